@@ -1,0 +1,3 @@
+"""tgnrank: Temporal Graph Networks that rank future investor-company links."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Command-line parsing only: each subcommand module defines ``add_arguments`` and ``run``."""

@@ -1,0 +1,63 @@
+"""The ``tgnrank`` console script: one subcommand per module of this package.
+
+Each subcommand module exposes ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``,
+and imports heavy dependencies (torch) inside ``run`` so that ``tgnrank --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from tgnrank import __version__
+from tgnrank.errors import TgnrankError
+
+SUBCOMMANDS = {
+    "generate": "tgnrank.cli.generate",
+    "import-crunchbase": "tgnrank.cli.import_crunchbase",
+    "info": "tgnrank.cli.info",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tgnrank", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tgnrank {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_path in SUBCOMMANDS.items():
+        module = importlib.import_module(module_path)
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def run_command(run, args: argparse.Namespace, prog: str) -> int:
+    """Run a subcommand, turning user-input errors into one clear line and exit status 2."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        return int(run(args) or 0)
+    except (TgnrankError, FileNotFoundError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def standalone_main(module_path: str, prog: str, argv: list[str] | None = None) -> int:
+    """Run one subcommand module as its own program (the seed-compatible scripts at the repository root)."""
+    module = importlib.import_module(module_path)
+    parser = argparse.ArgumentParser(prog=prog, description=module.__doc__)
+    module.add_arguments(parser)
+    return run_command(module.run, parser.parse_args(argv), prog=prog)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command(args.run, args, prog=f"tgnrank {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
