@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tgnrank.data.events import Interactions
+from tgnrank.errors import ConfigError
 
 TGN_SPLIT_SEED = 2020
 NEW_NODE_SHARE = 0.1
@@ -44,7 +45,7 @@ class TemporalSplit:
 
 def validate_quantiles(train_quantile: float, val_quantile: float) -> None:
     if not 0.0 < train_quantile < val_quantile < 1.0:
-        raise ValueError(
+        raise ConfigError(
             f"split quantiles must satisfy 0 < train ({train_quantile}) < validation ({val_quantile}) < 1"
         )
 
