@@ -1,0 +1,1 @@
+"""Evaluation: the temporal validation protocol, ranking metrics, baselines and the diagnostic."""
