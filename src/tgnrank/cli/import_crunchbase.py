@@ -1,0 +1,40 @@
+"""Import a Crunchbase investments CSV export into data/ml_{name}.* (the TGN format) and print what was
+kept and dropped. Node features use only events up to the end of the training period (or --feature_cutoff)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "import a Crunchbase investments CSV export into data/ml_{name}.*"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="the Crunchbase investments export (CSV)")
+    parser.add_argument("--name", default="crunchbase", help="dataset name: writes ml_{name}.* (default: crunchbase)")
+    parser.add_argument("--data_dir", default="data", help="directory to write the dataset to (default: data)")
+    parser.add_argument(
+        "--feature_cutoff",
+        default=None,
+        metavar="DATE",
+        help="derive node features from events up to this date (default: the --train_quantile time quantile, "
+        "where training ends)",
+    )
+    parser.add_argument(
+        "--train_quantile",
+        type=float,
+        default=0.70,
+        help="time quantile ending the training period, the default feature cut-off (default: 0.70)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tgnrank.data.crunchbase import import_crunchbase
+    from tgnrank.data.events import save_dataset
+
+    data, summary = import_crunchbase(
+        args.path, args.name, feature_cutoff=args.feature_cutoff, train_quantile=args.train_quantile
+    )
+    paths = save_dataset(data, args.data_dir)
+    print("\n".join(summary.lines()))
+    print("wrote " + ", ".join(str(path) for path in paths.values()))
+    return 0
