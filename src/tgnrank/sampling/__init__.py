@@ -1,0 +1,1 @@
+"""Sampling: the temporal neighbour finder and negative samplers."""
