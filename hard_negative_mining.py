@@ -9,6 +9,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from tgnrank.cli.main import standalone_main  # noqa: E402
+from tgnrank.sampling.negatives import (  # noqa: E402
+    BatchedHardNegativeSampler,
+    HardNegativeSampler,
+    build_adjacency_dict,
+)
+
+__all__ = ["BatchedHardNegativeSampler", "HardNegativeSampler", "build_adjacency_dict"]
 
 if __name__ == "__main__":
     sys.exit(standalone_main("tgnrank.cli.mine", prog=Path(__file__).name))
