@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "generate": "tgnrank.cli.generate",
     "import-crunchbase": "tgnrank.cli.import_crunchbase",
     "info": "tgnrank.cli.info",
+    "mine": "tgnrank.cli.mine",
 }
 
 
