@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "import-crunchbase": "tgnrank.cli.import_crunchbase",
     "info": "tgnrank.cli.info",
     "mine": "tgnrank.cli.mine",
+    "train": "tgnrank.cli.train",
 }
 
 

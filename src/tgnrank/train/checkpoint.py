@@ -1,0 +1,156 @@
+"""Checkpoints in the DESIGN.md format: configuration, weights, memory and metrics in one dict.
+
+A checkpoint is ``{"format", "format_version", "config", "model_state", "memory_state", "metrics"}``.
+``config`` holds every ``TrainConfig`` field (the flags of the run) plus ``dataset``, ``n_nodes``,
+``n_node_features``, ``n_edge_features`` and ``package_version``, which is all that
+``build_model_from_checkpoint`` needs to rebuild the model. Only plain Python values and tensors are
+stored, so checkpoints load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from tgnrank import __version__
+from tgnrank.data.events import EventData, atomic_write
+from tgnrank.errors import ConfigError, DataFormatError
+from tgnrank.train.config import TrainConfig
+from tgnrank.train.model_setup import build_training_model
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "tgnrank-checkpoint"
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("config", "model_state", "memory_state", "metrics")
+
+
+def checkpoint_config(config: TrainConfig, data: EventData) -> dict:
+    """The ``config`` entry of a checkpoint: the run's flags plus what the dataset fixed."""
+    return {
+        **config.to_dict(),
+        "dataset": data.name,
+        "n_nodes": int(data.n_nodes),
+        "n_node_features": int(data.node_features.shape[1]),
+        "n_edge_features": int(data.edge_features.shape[1]),
+        "package_version": __version__,
+    }
+
+
+def make_checkpoint(config_entry: dict, model, metrics: dict) -> dict:
+    """Assemble a checkpoint from ``model`` now: its weights and (with memory) its memory state on CPU."""
+    use_memory = bool(config_entry.get("use_memory"))
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": dict(config_entry),
+        "model_state": _to_cpu(model.state_dict()),
+        "memory_state": _to_cpu(model.memory_state_dict()) if use_memory else None,
+        "metrics": metrics,
+    }
+
+
+def save_checkpoint(path: str | Path, checkpoint: dict) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically (a failed write leaves any old file intact)."""
+    path = Path(path)
+    atomic_write(path, lambda handle: torch.save(checkpoint, handle))
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by ``save_checkpoint``.
+
+    Raises FileNotFoundError when ``path`` does not exist and DataFormatError when it is not a
+    tgnrank checkpoint (unreadable, truncated, or a bare ``state_dict`` as the original TGN saves).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"checkpoint {path} not found; train one with `python train_self_supervised.py --data DATA "
+            f"--prefix PREFIX`, which writes saved_models/PREFIX-DATA.pth"
+        )
+    if not path.is_file():
+        raise DataFormatError(f"{path}: is not a file; expected a .pth checkpoint")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as error:
+        raise DataFormatError(f"{path}: cannot be read as a PyTorch checkpoint ({_first_line(error)})") from error
+    _check_structure(path, checkpoint)
+    return checkpoint
+
+
+def build_model_from_checkpoint(checkpoint: dict, data: EventData, neighbor_finder, device: torch.device):
+    """Rebuild the trained model: ``(TGN in eval mode, TrainConfig)`` with weights and memory loaded.
+
+    ``data`` must be the dataset the model was trained on (same node count and feature sizes);
+    ``neighbor_finder`` is the one to score with (usually over the full history).
+    """
+    entry = checkpoint["config"]
+    _check_dataset_matches(entry, data)
+    try:
+        config = TrainConfig.from_dict(entry)
+    except ConfigError as error:
+        raise DataFormatError(f"checkpoint configuration is invalid: {error}") from error
+    model = build_training_model(config, data, neighbor_finder, device)
+    try:
+        model.load_state_dict(checkpoint["model_state"])
+        if config.use_memory and checkpoint.get("memory_state") is not None:
+            model.load_memory_state_dict(checkpoint["memory_state"])
+    except (RuntimeError, KeyError, ValueError) as error:
+        raise DataFormatError(
+            f"checkpoint weights do not fit the model its configuration describes ({_first_line(error)})"
+        ) from error
+    model.eval()
+    return model, config
+
+
+def _check_structure(path: Path, checkpoint) -> None:
+    if isinstance(checkpoint, dict) and checkpoint and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise DataFormatError(
+            f"{path}: holds only model weights (a bare state_dict, as the original TGN code saves); "
+            f"tgnrank needs a checkpoint written by its own train_self_supervised.py, which also records "
+            f"the configuration, memory and metrics"
+        )
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise DataFormatError(f"{path}: is not a tgnrank checkpoint (no '{CHECKPOINT_FORMAT}' format marker)")
+    missing = [key for key in REQUIRED_KEYS if key not in checkpoint]
+    if missing:
+        raise DataFormatError(f"{path}: checkpoint is missing {', '.join(missing)}")
+    if checkpoint.get("format_version", 0) > FORMAT_VERSION:
+        raise DataFormatError(
+            f"{path}: checkpoint format version {checkpoint['format_version']} is newer than this tgnrank "
+            f"({__version__}) reads (version {FORMAT_VERSION}); upgrade tgnrank"
+        )
+
+
+def _check_dataset_matches(entry: dict, data: EventData) -> None:
+    expected = {
+        "n_node_features": data.node_features.shape[1],
+        "n_edge_features": data.edge_features.shape[1],
+        "n_nodes": data.n_nodes,
+    }
+    for key, actual in expected.items():
+        if key in entry and int(entry[key]) != int(actual):
+            raise DataFormatError(
+                f"dataset '{data.name}' has {key} = {actual} but the checkpoint was trained with "
+                f"{entry[key]} (dataset '{entry.get('dataset', '?')}'); use the dataset it was trained on"
+            )
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(item) for item in value)
+    return value
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -1,0 +1,47 @@
+"""Early stopping on a validation score, with TGN's ``EarlyStopMonitor`` semantics."""
+
+from __future__ import annotations
+
+import math
+
+
+class EarlyStopping:
+    """Track a score per epoch; say when it has not improved for ``patience`` epochs in a row.
+
+    The first epoch is the first best. A later epoch is an improvement when it beats the best by more
+    than ``tolerance`` relative to the best's magnitude (TGN's rule). Epochs are numbered from 0 in
+    the order of ``step`` calls. A NaN score never counts as an improvement.
+    """
+
+    def __init__(self, patience: int, higher_is_better: bool = True, tolerance: float = 1e-10) -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1, got {patience}")
+        self.patience = patience
+        self.higher_is_better = higher_is_better
+        self.tolerance = tolerance
+        self.best_epoch: int | None = None
+        self.best_score: float | None = None
+        self.epochs_without_improvement = 0
+        self.n_epochs = 0
+
+    def step(self, score: float) -> bool:
+        """Record this epoch's score; return True when training should stop now."""
+        epoch = self.n_epochs
+        self.n_epochs += 1
+        if self._improves(score):
+            self.best_epoch, self.best_score = epoch, float(score)
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+        return self.epochs_without_improvement >= self.patience
+
+    def is_best(self, epoch: int) -> bool:
+        return self.best_epoch == epoch
+
+    def _improves(self, score: float) -> bool:
+        if math.isnan(score):
+            return False
+        if self.best_score is None:
+            return True
+        gain = score - self.best_score if self.higher_is_better else self.best_score - score
+        return gain > self.tolerance * max(abs(self.best_score), 1e-12)

@@ -1,0 +1,476 @@
+"""Self-supervised link-prediction training of TGN, with the original script's memory semantics.
+
+Per epoch: reset the memory; train on the training events in chronological batches with the
+training-only neighbour finder (backpropagate every ``backprop_every`` batches, then detach the
+memory); validate with the full neighbour finder on old then new nodes, backing up and restoring the
+memory around the new-node validation so that the model leaves validation with the memory it had
+after the old-node validation. Early stopping watches the validation AP and the best epoch is
+restored at the end. The test then runs from the memory at the end of validation, old nodes first,
+new nodes from the same restored memory.
+
+Nothing here prints: progress goes through ``TrainingCallbacks`` and ``logging``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tgnrank.data import EventData, TemporalSplit, chronological_split, open_dataset
+from tgnrank.data.events import Interactions
+from tgnrank.errors import TgnrankError
+from tgnrank.train.checkpoint import checkpoint_config, load_checkpoint, make_checkpoint, save_checkpoint
+from tgnrank.train.config import TrainConfig
+from tgnrank.train.early_stopping import EarlyStopping
+from tgnrank.train.losses import LossFunction, link_prediction_loss, make_loss
+from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
+from tgnrank.train.outputs import RunPaths, write_json, write_pickle
+
+logger = logging.getLogger(__name__)
+
+EVAL_BATCH_SIZE = 200  # TGN evaluates in batches of 200 whatever --bs is, and averages per-batch AP/AUC
+VAL_NEGATIVE_SEED, NEW_NODE_VAL_NEGATIVE_SEED = 0, 1
+TEST_NEGATIVE_SEED, NEW_NODE_TEST_NEGATIVE_SEED = 2, 3
+
+
+class TrainingDiverged(TgnrankError):
+    """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; ``checkpoint_path`` is the last completed epoch's checkpoint (or None)."""
+
+    def __init__(self, completed_epochs: int, checkpoint_path: Path | None) -> None:
+        self.completed_epochs = completed_epochs
+        self.checkpoint_path = checkpoint_path
+        where = f"; the last completed epoch is saved in {checkpoint_path}" if checkpoint_path else ""
+        super().__init__(f"training interrupted after {completed_epochs} completed epoch(s){where}")
+
+
+class TrainingCallbacks:
+    """Hooks for progress display and experiment tracking; every method is a no-op here."""
+
+    def on_run_start(self, run: int, config: TrainConfig) -> None:
+        pass
+
+    def on_epoch_start(self, epoch: int, n_events: int) -> None:
+        pass
+
+    def on_batch_end(self, epoch: int, n_events_done: int, loss: float) -> None:
+        pass
+
+    def on_epoch_end(self, record: "EpochRecord") -> None:
+        pass
+
+    def on_run_end(self, result: "RunResult") -> None:
+        pass
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch produced. ``epoch_time`` is training only; ``total_epoch_time`` adds validation."""
+
+    run: int
+    epoch: int
+    train_loss: float
+    val_ap: float
+    val_auc: float
+    new_node_val_ap: float
+    new_node_val_auc: float
+    epoch_time: float
+    total_epoch_time: float
+    events_per_second: float
+    sampler_stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """One run (one seed): its history, the restored best epoch and the test scores."""
+
+    run: int
+    seed: int
+    history: list[EpochRecord]
+    best_epoch: int
+    stopped_early: bool
+    test_ap: float
+    test_auc: float
+    new_node_test_ap: float
+    new_node_test_auc: float
+    model_path: Path
+
+    def metrics(self) -> dict:
+        """Plain-Python metrics: per-epoch lists under TGN's names plus the test scores."""
+        return {
+            **history_metrics(self.run, self.seed, self.history),
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "test_ap": float(self.test_ap),
+            "test_auc": float(self.test_auc),
+            "new_node_test_ap": float(self.new_node_test_ap),
+            "new_node_test_auc": float(self.new_node_test_auc),
+        }
+
+
+def history_metrics(run: int, seed: int, history: list[EpochRecord]) -> dict:
+    """Per-epoch lists (TGN's key names where TGN had them), as stored in checkpoints and results."""
+    column = lambda name: [float(getattr(record, name)) for record in history]  # noqa: E731
+    return {
+        "run": run,
+        "seed": seed,
+        "epochs_completed": len(history),
+        "train_losses": column("train_loss"),
+        "val_aps": column("val_ap"),
+        "val_aucs": column("val_auc"),
+        "new_nodes_val_aps": column("new_node_val_ap"),
+        "new_nodes_val_aucs": column("new_node_val_auc"),
+        "epoch_times": column("epoch_time"),
+        "total_epoch_times": column("total_epoch_time"),
+        "events_per_second": column("events_per_second"),
+        "sampler_stats": [_plain(record.sampler_stats) for record in history],
+    }
+
+
+@dataclass
+class TrainingSummary:
+    runs: list[RunResult]
+    results_path: Path
+
+    def mean_std(self, name: str) -> tuple[float, float]:
+        values = np.array([getattr(run, name) for run in self.runs], dtype=np.float64)
+        return float(np.mean(values)), float(np.std(values))
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The dataset and its chronological split, prepared once for all runs."""
+
+    data: EventData
+    split: TemporalSplit
+
+    @property
+    def eval_candidates(self) -> np.ndarray:
+        """Investors that evaluation negatives are drawn from: every destination of the full data (as TGN)."""
+        return np.unique(self.split.full.destinations)
+
+
+def load_training_data(config: TrainConfig) -> TrainingData:
+    data = open_dataset(config.data, config.data_dir)
+    split = chronological_split(data.events, different_new_nodes=config.different_new_nodes)
+    summary = split.summary()
+    logger.info(
+        "Dataset %s: %d nodes, %d events; train %d, val %d (new nodes %d), test %d (new nodes %d)",
+        data.name, data.n_nodes, data.n_events, summary["train"], summary["val"], summary["new_node_val"],
+        summary["test"], summary["new_node_test"],
+    )
+    if summary["train"] == 0 or summary["val"] == 0:
+        raise TgnrankError(f"dataset '{data.name}' is too small to split: {summary}")
+    return TrainingData(data=data, split=split)
+
+
+def set_seeds(seed: int) -> None:
+    """Seed every global generator a run may touch (torch, numpy's legacy one, Python's)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def train_runs(
+    config: TrainConfig,
+    device: torch.device,
+    paths: RunPaths,
+    callbacks: TrainingCallbacks | None = None,
+    training_data: TrainingData | None = None,
+) -> TrainingSummary:
+    """``config.n_runs`` runs with seeds ``seed, seed + 1, ...``; results JSON rewritten after each."""
+    callbacks = callbacks or TrainingCallbacks()
+    training_data = training_data or load_training_data(config)
+    runs: list[RunResult] = []
+    for run in range(config.n_runs):
+        run_config = config.with_seed(config.seed + run)
+        runs.append(train_run(run_config, training_data, device, paths, run=run, callbacks=callbacks))
+        summary = TrainingSummary(runs=runs, results_path=paths.results_json_path())
+        write_json(summary.results_path, _results_payload(config, training_data.data, summary))
+    return summary
+
+
+def train_run(
+    config: TrainConfig,
+    training_data: TrainingData,
+    device: torch.device,
+    paths: RunPaths,
+    run: int = 0,
+    callbacks: TrainingCallbacks | None = None,
+) -> RunResult:
+    """One complete run: epochs with validation and early stopping, the test, the final checkpoint."""
+    callbacks = callbacks or TrainingCallbacks()
+    data, split = training_data.data, training_data.split
+    set_seeds(config.seed)
+    train_finder = build_neighbor_finder(split.train, data.n_nodes, config)
+    full_finder = build_neighbor_finder(split.full, data.n_nodes, config)
+    model = build_training_model(config, data, train_finder, device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    criterion = make_loss(config.use_focal_loss, config.focal_alpha, config.focal_gamma)
+    sampler = _training_sampler(config, data, split.train)
+    config_entry = checkpoint_config(config, data)
+    stopper = EarlyStopping(config.patience)
+    history: list[EpochRecord] = []
+    last_checkpoint: Path | None = None
+    callbacks.on_run_start(run, config)
+    logger.info("Run %d (seed %d) on %s: %s", run, config.seed, device, _describe(config))
+
+    try:
+        stopped_early = False
+        for epoch in range(config.n_epoch):
+            start = time.perf_counter()
+            model.set_neighbor_finder(train_finder)
+            train_loss, epoch_time = train_epoch(model, optimizer, criterion, split.train, sampler, config, epoch, callbacks)
+            validation = validate(model, training_data, full_finder, config)
+            record = EpochRecord(
+                run=run,
+                epoch=epoch,
+                train_loss=train_loss,
+                epoch_time=epoch_time,
+                total_epoch_time=time.perf_counter() - start,
+                events_per_second=len(split.train) / max(epoch_time, 1e-9),
+                sampler_stats=_plain(sampler.stats()) if hasattr(sampler, "stats") else {},
+                **validation,
+            )
+            history.append(record)
+            last_checkpoint = paths.epoch_checkpoint_path(epoch)
+            progress = history_metrics(run, config.seed, history)
+            save_checkpoint(last_checkpoint, make_checkpoint(config_entry, model, progress))
+            write_pickle(paths.results_pickle_path(run), progress)
+            _log_epoch(record)
+            callbacks.on_epoch_end(record)
+            if stopper.step(record.val_ap):
+                stopped_early = True
+                logger.info("No improvement over %d epochs, stop training", config.patience)
+                break
+
+        best_epoch = stopper.best_epoch if stopper.best_epoch is not None else history[-1].epoch
+        if best_epoch != history[-1].epoch:
+            _restore_epoch(model, paths.epoch_checkpoint_path(best_epoch), config)
+            logger.info("Restored the best model, from epoch %d (val AP %.4f)", best_epoch, history[best_epoch].val_ap)
+
+        test = test_model(model, training_data, full_finder, config)
+        result = RunResult(
+            run=run,
+            seed=config.seed,
+            history=history,
+            best_epoch=best_epoch,
+            stopped_early=stopped_early,
+            model_path=paths.model_path(run),
+            **test,
+        )
+        metrics = result.metrics()
+        save_checkpoint(result.model_path, make_checkpoint(config_entry, model, metrics))
+        write_pickle(paths.results_pickle_path(run), metrics)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(len(history), last_checkpoint) from None
+    logger.info(
+        "Run %d: test AP %.4f AUC %.4f, new-node test AP %.4f AUC %.4f; model saved to %s",
+        run, result.test_ap, result.test_auc, result.new_node_test_ap, result.new_node_test_auc, result.model_path,
+    )
+    callbacks.on_run_end(result)
+    return result
+
+
+def train_epoch(
+    model,
+    optimizer: torch.optim.Optimizer,
+    criterion: LossFunction,
+    events: Interactions,
+    sampler,
+    config: TrainConfig,
+    epoch: int,
+    callbacks: TrainingCallbacks,
+) -> tuple[float, float]:
+    """One pass over ``events`` in chronological batches of ``config.bs``; returns (mean loss, seconds).
+
+    The loss of ``backprop_every`` consecutive batches is averaged before each optimiser step, then
+    the memory is detached so gradients never reach further back than those batches.
+    """
+    start = time.perf_counter()
+    if config.use_memory:
+        model.reset_memory()
+    if hasattr(sampler, "reset_stats"):
+        sampler.reset_stats()
+    model.train()
+    n_events = len(events)
+    n_batches = math.ceil(n_events / config.bs)
+    callbacks.on_epoch_start(epoch, n_events)
+    step_losses = []
+    for first_batch in range(0, n_batches, config.backprop_every):
+        optimizer.zero_grad()
+        batches = range(first_batch, min(first_batch + config.backprop_every, n_batches))
+        loss = sum(_batch_loss(model, criterion, events, sampler, config, batch) for batch in batches) / len(batches)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"the training loss became {loss.item()} at epoch {epoch}, batch {batches[-1] + 1} of {n_batches}; "
+                f"try a lower --lr (currently {config.lr:g})"
+            )
+        loss.backward()
+        optimizer.step()
+        if config.use_memory:
+            model.detach_memory()
+        step_losses.append(loss.item())
+        callbacks.on_batch_end(epoch, min((batches[-1] + 1) * config.bs, n_events), step_losses[-1])
+    return float(np.mean(step_losses)), time.perf_counter() - start
+
+
+def _batch_loss(model, criterion: LossFunction, events: Interactions, sampler, config: TrainConfig, batch: int):
+    chunk = slice(batch * config.bs, (batch + 1) * config.bs)
+    sources, destinations = events.sources[chunk], events.destinations[chunk]
+    negatives = sampler.sample(sources, destinations, n_neg=config.n_neg)
+    positive_logits, negative_logits = model.compute_edge_logits(
+        sources, destinations, negatives, events.timestamps[chunk], events.edge_idxs[chunk], config.n_degree
+    )
+    return link_prediction_loss(criterion, positive_logits, negative_logits)
+
+
+def validate(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
+    """Validation AP/AUC on old then new nodes; leaves the memory as after the old-node validation."""
+    split, candidates = training_data.split, training_data.eval_candidates
+    model.set_neighbor_finder(full_finder)
+    train_memory = model.backup_memory() if config.use_memory else None
+    val_ap, val_auc = evaluate_link_prediction(model, split.val, _eval_sampler(candidates, VAL_NEGATIVE_SEED), config.n_degree)
+    if config.use_memory:
+        val_memory = model.backup_memory()
+        model.restore_memory(train_memory)
+    new_ap, new_auc = evaluate_link_prediction(
+        model, split.new_node_val, _eval_sampler(candidates, NEW_NODE_VAL_NEGATIVE_SEED), config.n_degree
+    )
+    if config.use_memory:
+        model.restore_memory(val_memory)
+    return {"val_ap": val_ap, "val_auc": val_auc, "new_node_val_ap": new_ap, "new_node_val_auc": new_auc}
+
+
+def test_model(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
+    """Test AP/AUC on old then new nodes, both from the memory at the end of validation (restored after)."""
+    split, candidates = training_data.split, training_data.eval_candidates
+    model.set_neighbor_finder(full_finder)
+    val_memory = model.backup_memory() if config.use_memory else None
+    test_ap, test_auc = evaluate_link_prediction(model, split.test, _eval_sampler(candidates, TEST_NEGATIVE_SEED), config.n_degree)
+    if config.use_memory:
+        model.restore_memory(val_memory)
+    new_ap, new_auc = evaluate_link_prediction(
+        model, split.new_node_test, _eval_sampler(candidates, NEW_NODE_TEST_NEGATIVE_SEED), config.n_degree
+    )
+    if config.use_memory:
+        model.restore_memory(val_memory)
+    return {"test_ap": test_ap, "test_auc": test_auc, "new_node_test_ap": new_ap, "new_node_test_auc": new_auc}
+
+
+def evaluate_link_prediction(
+    model, events: Interactions, sampler, n_neighbors: int, batch_size: int = EVAL_BATCH_SIZE
+) -> tuple[float, float]:
+    """TGN's evaluation: per batch, AP and AUC of sigmoid scores of positives against one random
+    negative each; returns the means over batches, or NaNs when ``events`` is empty.
+
+    The model's memory advances through ``events`` as it scores them (TGN's behaviour).
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    if len(events) == 0:
+        return math.nan, math.nan
+    model.eval()
+    aps, aucs = [], []
+    with torch.no_grad():
+        for start in range(0, len(events), batch_size):
+            chunk = slice(start, start + batch_size)
+            sources, destinations = events.sources[chunk], events.destinations[chunk]
+            negatives = sampler.sample(sources, destinations, n_neg=1)
+            positive_logits, negative_logits = model.compute_edge_logits(
+                sources, destinations, negatives, events.timestamps[chunk], events.edge_idxs[chunk], n_neighbors
+            )
+            logits = torch.cat([positive_logits.reshape(-1), negative_logits.reshape(-1)]).double()
+            scores = torch.sigmoid(logits).cpu().numpy()
+            labels = np.concatenate([np.ones(len(sources)), np.zeros(len(sources))])
+            aps.append(average_precision_score(labels, scores))
+            aucs.append(roc_auc_score(labels, scores))
+    return float(np.mean(aps)), float(np.mean(aucs))
+
+
+def _training_sampler(config: TrainConfig, data: EventData, train: Interactions):
+    from tgnrank.sampling.negatives import create_negative_sampler
+
+    return create_negative_sampler(
+        use_hard_negatives=config.use_hard_negatives,
+        hard_neg_ratio=config.hard_neg_ratio,
+        hard_neg_temperature=config.hard_neg_temperature,
+        hard_neg_topk=config.hard_neg_topk,
+        node_features=data.node_features,
+        train=train,
+        seed=config.seed,
+    )
+
+
+def _eval_sampler(candidates: np.ndarray, seed: int):
+    from tgnrank.sampling.negatives import RandomNegativeSampler
+
+    return RandomNegativeSampler(candidates, seed=seed)
+
+
+def _restore_epoch(model, path: Path, config: TrainConfig) -> None:
+    checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
+    model.load_state_dict(checkpoint["model_state"])
+    if config.use_memory:
+        model.load_memory_state_dict(checkpoint["memory_state"])
+
+
+def _results_payload(config: TrainConfig, data: EventData, summary: TrainingSummary) -> dict:
+    aggregate = {}
+    for name in ("test_ap", "test_auc", "new_node_test_ap", "new_node_test_auc"):
+        mean, std = summary.mean_std(name)
+        aggregate[f"{name}_mean"], aggregate[f"{name}_std"] = mean, std
+    return {
+        "config": checkpoint_config(config, data),
+        "n_runs_completed": len(summary.runs),
+        "summary": aggregate,
+        "runs": [{**run.metrics(), "model_path": str(run.model_path)} for run in summary.runs],
+    }
+
+
+def _log_epoch(record: EpochRecord) -> None:
+    logger.info(
+        "epoch %d: train %.1fs (%.0f events/s), total %.1fs, mean loss %.4f", record.epoch, record.epoch_time,
+        record.events_per_second, record.total_epoch_time, record.train_loss,
+    )
+    logger.info("  val AP %.4f AUC %.4f | new-node val AP %.4f AUC %.4f",
+                record.val_ap, record.val_auc, record.new_node_val_ap, record.new_node_val_auc)
+    if record.sampler_stats:
+        logger.info("  negatives: %s", ", ".join(f"{k}={_fmt(v)}" for k, v in record.sampler_stats.items()))
+
+
+def _describe(config: TrainConfig) -> str:
+    loss = f"focal loss (alpha {config.focal_alpha:g}, gamma {config.focal_gamma:g})" if config.use_focal_loss else "BCE"
+    negatives = (
+        f"hard negatives (ratio {config.hard_neg_ratio:g}, temperature {config.hard_neg_temperature:g}, "
+        f"top-k {config.hard_neg_topk})" if config.use_hard_negatives else "random negatives"
+    )
+    memory = "memory" if config.use_memory else "no memory"
+    return f"{config.embedding_module}, {memory}, {loss}, {negatives} x{config.n_neg}, lr {config.lr:g}, bs {config.bs}"
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _plain(value):
+    """Numpy scalars and arrays to plain Python, so metrics pickle anywhere and load with weights_only."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
