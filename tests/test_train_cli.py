@@ -92,3 +92,9 @@ def test_wandb_flag_without_the_package_fails_with_a_clear_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)
     with pytest.raises(ConfigError, match="--wandb needs the wandb package"):
         import_wandb()
+
+
+def test_hard_negative_top_k_default_is_the_samplers_own():
+    from tgnrank.sampling.negatives import DEFAULT_HARD_NEG_TOPK
+
+    assert TrainConfig().hard_neg_topk == DEFAULT_HARD_NEG_TOPK

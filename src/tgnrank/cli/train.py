@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from tgnrank.train.tracking import CallbackList, WandbCallbacks
 
     config = config_from_args(args)
+    config.model_config()  # the model's own checks, before any file is touched
     paths = RunPaths(config.prefix, config.data)
     callbacks = [ProgressBar()]
     if config.wandb:

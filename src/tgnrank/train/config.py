@@ -16,7 +16,7 @@ EMBEDDING_MODULES = ("graph_attention", "graph_sum", "identity", "time")
 MESSAGE_FUNCTIONS = ("mlp", "identity")
 MEMORY_UPDATERS = ("gru", "rnn")
 AGGREGATORS = ("last", "mean")
-DEFAULT_HARD_NEG_TOPK = 50
+DEFAULT_HARD_NEG_TOPK = 50  # the same as tgnrank.sampling.negatives (a test checks), without importing torch
 
 # Fields forwarded to tgnrank.model.ModelConfig (n_degree is passed per call, as in TGN).
 MODEL_FIELDS = (
@@ -127,7 +127,6 @@ def validate(config: TrainConfig) -> None:
         ("--n_degree", config.n_degree),
         ("--n_head", config.n_head),
         ("--n_epoch", config.n_epoch),
-        ("--n_layer", config.n_layer),
         ("--patience", config.patience),
         ("--n_runs", config.n_runs),
         ("--node_dim", config.node_dim),
@@ -139,6 +138,7 @@ def validate(config: TrainConfig) -> None:
         ("--n_neg", config.n_neg),
     ):
         _check_int_at_least(flag, value, 1)
+    _check_int_at_least("--n_layer", config.n_layer, 0)
     _check_int_at_least("--gpu", config.gpu, -1)
     _check_int_at_least("--seed", config.seed, 0)
     if config.seed >= 2**32:

@@ -190,6 +190,7 @@ def train_runs(
 ) -> TrainingSummary:
     """``config.n_runs`` runs with seeds ``seed, seed + 1, ...``; results JSON rewritten after each."""
     callbacks = callbacks or TrainingCallbacks()
+    config.model_config()  # model-level checks (e.g. --n_head vs dimensions) fail before any data is read
     training_data = training_data or load_training_data(config)
     runs: list[RunResult] = []
     for run in range(config.n_runs):
@@ -217,7 +218,7 @@ def train_run(
     model = build_training_model(config, data, train_finder, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     criterion = make_loss(config.use_focal_loss, config.focal_alpha, config.focal_gamma)
-    sampler = _training_sampler(config, data, split.train)
+    sampler = _training_sampler(config, data, split.train, device)
     config_entry = checkpoint_config(config, data)
     stopper = EarlyStopping(config.patience)
     history: list[EpochRecord] = []
@@ -398,7 +399,7 @@ def evaluate_link_prediction(
     return float(np.mean(aps)), float(np.mean(aucs))
 
 
-def _training_sampler(config: TrainConfig, data: EventData, train: Interactions):
+def _training_sampler(config: TrainConfig, data: EventData, train: Interactions, device: torch.device):
     from tgnrank.sampling.negatives import create_negative_sampler
 
     return create_negative_sampler(
@@ -409,6 +410,7 @@ def _training_sampler(config: TrainConfig, data: EventData, train: Interactions)
         node_features=data.node_features,
         train=train,
         seed=config.seed,
+        device=str(device),
     )
 
 
