@@ -119,4 +119,11 @@ def _similarity_lines(similarity: dict) -> list[str]:
             f"  {title:<18} {true_label} {row['true_mean']:+.3f} vs {random_label} {row['random_mean']:+.3f} "
             f"(AUC {row['auc']:.3f}, {row['pairs']:,} pairs)"
         )
+    if "lookalikes" in similarity:
+        row = similarity["lookalikes"]
+        lines.append(
+            f"  look-alike investors  {row['twin_share']:.1%} have a feature twin (cosine > {row['twin_cosine']}; median nearest "
+            f"{row['nearest_cosine_median']:.3f}) yet share few companies with it (mean Jaccard "
+            f"{row['nearest_jaccard_mean']:.3f}; {row['investors']:,} investors sampled)"
+        )
     return lines

@@ -10,12 +10,16 @@ ones.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sparse
 from scipy.stats import rankdata
 
 from tgnrank.data.events import EventData, Interactions
 from tgnrank.data.splits import chronological_split
 
 MAX_COINVESTOR_OFFSET = 40
+LOOKALIKE_COSINE = 0.9
+LOOKALIKE_SAMPLE = 2000
+SIMILARITY_CHUNK = 256
 SYNDICATE_HISTOGRAM_CAP = 9
 
 
@@ -252,7 +256,46 @@ def feature_similarity(data: EventData, n_pairs: int, rng: np.random.Generator) 
         co_similarity = cosine_similarity_of_pairs(features, co_pairs[:, 0], co_pairs[:, 1])
         random_pair_similarity = cosine_similarity_of_pairs(features, first, second)
         result["coinvestors"] = _similarity_summary(co_similarity, random_pair_similarity)
+    if len(investors) > 1:
+        result["lookalikes"] = investor_lookalikes(data, investors, _subsample(investors, LOOKALIKE_SAMPLE, rng))
     return result
+
+
+def investor_lookalikes(data: EventData, investors: np.ndarray, sample: np.ndarray) -> dict:
+    """How often an investor has a feature twin among ``investors``, and how little their portfolios overlap.
+
+    For each investor of ``sample`` (a subset of the sorted active ``investors``) find its most similar
+    other active investor by node-feature cosine; report the share above ``LOOKALIKE_COSINE`` and the
+    mean Jaccard overlap of the two investors' sets of funded companies.
+    """
+    events = data.events
+    features = data.node_features[investors]
+    norms = np.linalg.norm(features, axis=1)
+    unit = features / np.where(norms > 0, norms, 1.0)[:, None]
+    rows = np.searchsorted(investors, sample)
+    nearest = np.empty(len(rows), dtype=np.int64)
+    best = np.empty(len(rows))
+    for start in range(0, len(rows), SIMILARITY_CHUNK):
+        chunk = rows[start : start + SIMILARITY_CHUNK]
+        similarity = unit[chunk] @ unit.T
+        similarity[np.arange(len(chunk)), chunk] = -np.inf
+        nearest[start : start + len(chunk)] = similarity.argmax(axis=1)
+        best[start : start + len(chunk)] = similarity.max(axis=1)
+    portfolios = sparse.csr_matrix(
+        (np.ones(len(events)), (np.searchsorted(investors, events.destinations), events.sources)),
+        shape=(len(investors), data.n_nodes + 1),
+    )
+    portfolios.data[:] = 1.0  # repeated pairs count once
+    sizes = np.asarray(portfolios.sum(axis=1)).ravel()
+    overlap = np.asarray(portfolios[rows].multiply(portfolios[nearest]).sum(axis=1)).ravel()
+    jaccard = overlap / (sizes[rows] + sizes[nearest] - overlap)
+    return {
+        "investors": int(len(rows)),
+        "twin_cosine": LOOKALIKE_COSINE,
+        "twin_share": float(np.mean(best > LOOKALIKE_COSINE)),
+        "nearest_cosine_median": float(np.median(best)),
+        "nearest_jaccard_mean": float(jaccard.mean()),
+    }
 
 
 def _similarity_summary(true_similarity: np.ndarray, random_similarity: np.ndarray) -> dict:

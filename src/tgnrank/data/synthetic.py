@@ -288,7 +288,10 @@ def _plan_rounds(rng: np.random.Generator, companies: _Companies) -> _Rounds:
         alive, stage, day = alive[open_window], stage[open_window], day[open_window]
         if len(alive) == 0:
             break
-        observed = np.maximum(_coarsen_dates(rng, day), last_observed[alive])
+        coarse = _coarsen_dates(rng, day)
+        # A coarse date must not reach back to the previous round (which would merge two syndicates);
+        # the exact day always lies after it.
+        observed = np.where(coarse > last_observed[alive], coarse, day)
         last_observed[alive] = observed
         for key, value in (("company", alive), ("stage", stage), ("day", day), ("observed_day", observed)):
             parts[key].append(value)
