@@ -191,6 +191,11 @@ def build_baselines(candidates: CandidateSet, names=BASELINES) -> dict:
     return {name: factories[name](graph) for name in names}
 
 
+def comparison_key(metrics: dict) -> tuple[float, float]:
+    """Sort key of a scorer's metrics, lower is better: highest Precision@1000, then lowest median rank."""
+    return (-metrics["precision@1000"], metrics["median_rank"])
+
+
 def best_baseline(results: dict[str, dict]) -> str:
-    """The baseline with the highest Precision@1000, ties broken by the lower median rank."""
-    return min(results, key=lambda name: (-results[name]["precision@1000"], results[name]["median_rank"]))
+    """The name whose metrics have the best :func:`comparison_key` (the first one among exact ties)."""
+    return min(results, key=lambda name: comparison_key(results[name]))

@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from tgnrank.errors import ConfigError, DataFormatError
 from tgnrank.eval.metrics import GlobalRankCounter, PositiveRanks
 from tgnrank.eval.protocol import CandidateSet
 
@@ -161,3 +162,124 @@ class _TopTracker:
 
     def result(self) -> TopPairs:
         return TopPairs(rows=self.rows, cols=self.cols, scores=self.scores)
+
+
+DEFAULT_TILE_PAIRS = 1 << 13
+EMBEDDING_BATCH = 1000
+
+
+class ModelScorer:
+    """Scores candidate cells with a trained TGN whose memory holds the history.
+
+    Embeddings of the candidate companies and investors are computed once, at the window start, and so
+    are their projections by the link predictor's first layer (``project_sources`` /
+    ``project_destinations``); a block of pairs is then scored tile by tile through
+    ``score_projected``, so no (pairs x embedding) tensor larger than one tile ever exists.
+    ``tile_pairs`` bounds the pairs of a tile.
+    """
+
+    def __init__(self, model, candidates: CandidateSet, n_neighbors: int, tile_pairs: int = DEFAULT_TILE_PAIRS):
+        import torch
+
+        self.model = model
+        self.tile_pairs = tile_pairs
+        # The neighbour finder returns interactions strictly before the query time; querying just
+        # after t_start lets the events at exactly t_start (part of the history) be seen.
+        at = float(np.nextafter(candidates.t_start, np.inf))
+        predictor = model.link_predictor
+        with torch.no_grad():
+            companies = node_embeddings(model, candidates.companies, at, n_neighbors)
+            investors = node_embeddings(model, candidates.investors, at, n_neighbors)
+            self.sources = predictor.project_sources(companies)
+            self.destinations = predictor.project_destinations(investors)
+
+    def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
+        """(row_stop - row_start, I) float32 logits of those companies against every investor."""
+        import torch
+
+        n_investors = self.destinations.shape[0]
+        rows_per_tile = max(1, self.tile_pairs // max(1, n_investors))
+        cols_per_tile = min(n_investors, self.tile_pairs)
+        out = torch.empty((row_stop - row_start, n_investors), dtype=torch.float32)
+        score = self.model.link_predictor.score_projected
+        with torch.no_grad():
+            for first_row in range(row_start, row_stop, rows_per_tile):
+                last_row = min(first_row + rows_per_tile, row_stop)
+                sources = self.sources[first_row:last_row, None, :]
+                for first_col in range(0, n_investors, cols_per_tile):
+                    last_col = min(first_col + cols_per_tile, n_investors)
+                    tile = score(sources, self.destinations[None, first_col:last_col, :])
+                    out[first_row - row_start : last_row - row_start, first_col:last_col] = tile.float().cpu()
+        return out.numpy()
+
+    def score_pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(P,) float32 logits of the given grid cells."""
+        import torch
+
+        rows_t = torch.as_tensor(rows, device=self.sources.device)
+        cols_t = torch.as_tensor(cols, device=self.sources.device)
+        with torch.no_grad():
+            logits = self.model.link_predictor.score_projected(self.sources[rows_t], self.destinations[cols_t])
+        return logits.float().cpu().numpy()
+
+
+def node_embeddings(model, nodes: np.ndarray, at: float, n_neighbors: int, batch_size: int = EMBEDDING_BATCH):
+    """(N, emb_dim) tensor: every node's temporal embedding at time ``at``, computed in batches."""
+    import torch
+
+    parts = []
+    with torch.no_grad():
+        for first in range(0, len(nodes), batch_size):
+            batch = np.asarray(nodes[first : first + batch_size], dtype=np.int64)
+            parts.append(model.compute_node_embeddings(batch, np.full(len(batch), at), n_neighbors))
+    return torch.cat(parts, dim=0)
+
+
+def replay_history(model, history, batch_size: int, n_neighbors: int, progress: Progress | None = None) -> None:
+    """Reset the model's memory and feed it ``history`` (Interactions) in chronological batches, without gradients."""
+    import torch
+
+    model.reset_memory()
+    n_events = len(history)
+    with torch.no_grad():
+        for first in range(0, n_events, batch_size):
+            batch = slice(first, min(first + batch_size, n_events))
+            model.process_events(
+                history.sources[batch],
+                history.destinations[batch],
+                history.timestamps[batch],
+                history.edge_idxs[batch],
+                n_neighbors,
+            )
+            if progress is not None:
+                progress(batch.stop, n_events)
+
+
+def model_scorer_from_checkpoint(
+    checkpoint: dict,
+    data,
+    candidates: CandidateSet,
+    device,
+    batch_size: int | None = None,
+    tile_pairs: int = DEFAULT_TILE_PAIRS,
+    progress: Progress | None = None,
+):
+    """Rebuild the checkpoint's model, replay the history through it and return ``(ModelScorer, TrainConfig)``.
+
+    The neighbour finder covers the history only, the memory is reset and rebuilt from the history in
+    batches of ``batch_size`` events (default: the training batch size), so nothing of the window is
+    seen. ``progress`` is called with (events replayed, events in the history).
+    """
+    from tgnrank.train.checkpoint import build_model_from_checkpoint
+    from tgnrank.train.config import TrainConfig
+    from tgnrank.train.model_setup import build_neighbor_finder
+
+    try:
+        stored = TrainConfig.from_dict(checkpoint["config"])
+    except ConfigError as error:
+        raise DataFormatError(f"checkpoint configuration is invalid: {error}") from error
+    finder = build_neighbor_finder(candidates.history, data.n_nodes, stored)
+    model, config = build_model_from_checkpoint(checkpoint, data, finder, device)
+    model.eval()
+    replay_history(model, candidates.history, batch_size or config.bs, config.n_degree, progress)
+    return ModelScorer(model, candidates, config.n_degree, tile_pairs), config

@@ -1,0 +1,184 @@
+"""The temporal validation diagnostic: a model and the baselines ranked on the same candidates.
+
+:func:`run_diagnostic` scores every candidate pair of a window with each scorer (streamed, see
+:mod:`tgnrank.eval.scoring`) and returns a JSON-ready dict; :func:`format_report` turns that dict into
+the text a person reads: the metrics table (model beside the baselines), the candidate counts, the best
+baseline and the top predicted new links by name, each marked hit or miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tgnrank.data.events import EventData
+from tgnrank.eval.baselines import BASELINES, RANDOM, best_baseline, build_baselines, comparison_key
+from tgnrank.eval.metrics import DEFAULT_KS, HITS_K, LIFT_K, random_ranking_metrics, ranking_metrics, recall_curve
+from tgnrank.eval.protocol import CandidateSet
+from tgnrank.eval.scoring import DEFAULT_BLOCK_PAIRS, TOP_PAIRS, CandidateScorer, ScoredRanking, rank_candidates
+
+logger = logging.getLogger(__name__)
+
+RECALL_CURVE_POINTS = 60
+
+
+@dataclass(frozen=True)
+class DiagnosticOptions:
+    """What to compute: the K of Precision/Recall@K, which baselines, the block size and top list length."""
+
+    ks: tuple[int, ...] = DEFAULT_KS
+    baselines: tuple[str, ...] = BASELINES
+    block_pairs: int = DEFAULT_BLOCK_PAIRS
+    top_k: int = TOP_PAIRS
+
+
+def run_diagnostic(
+    data: EventData,
+    candidates: CandidateSet,
+    model_scorer: CandidateScorer | None = None,
+    model_name: str = "model",
+    options: DiagnosticOptions = DiagnosticOptions(),
+) -> dict:
+    """Rank the candidates with the model (if given) and every baseline; return the result dict.
+
+    The dict holds ``dataset``, ``window`` (the candidate counts), ``ks``, ``scorers`` (per scorer:
+    ``metrics``, ``seconds``, ``recall_curve``, ``positive_mean_ranks``), ``model`` (its name or
+    None), ``best_baseline``, ``model_beats_best_baseline`` and ``top_predictions`` (the model's, or
+    the best baseline's without a model).
+    """
+    scorers: dict[str, dict] = {}
+    rankings: dict[str, ScoredRanking] = {}
+    named = dict(build_baselines(candidates, options.baselines))
+    if model_scorer is not None:
+        named = {model_name: model_scorer, **named}
+    for name, scorer in named.items():
+        logger.info("Ranking %d candidate pairs with %s", candidates.n_candidates, name)
+        started = time.perf_counter()
+        rankings[name] = rank_candidates(candidates, scorer, options.block_pairs, options.top_k)
+        scorers[name] = _scorer_entry(rankings[name], options.ks, time.perf_counter() - started)
+    scorers[RANDOM] = {
+        "metrics": random_ranking_metrics(
+            candidates.candidates_per_company(), candidates.positives_per_company(), options.ks
+        ),
+        "seconds": 0.0,
+    }
+    baseline_names = [RANDOM, *options.baselines]
+    best = best_baseline({name: scorers[name]["metrics"] for name in baseline_names})
+    shown = model_name if model_scorer is not None else best
+    top = rankings[shown].top if shown in rankings else None
+    return {
+        "dataset": data.name,
+        "window": candidates.summary(),
+        "ks": [int(k) for k in options.ks],
+        "lift_k": LIFT_K,
+        "hits_k": HITS_K,
+        "model": model_name if model_scorer is not None else None,
+        "baselines": baseline_names,
+        "scorers": scorers,
+        "best_baseline": best,
+        "model_beats_best_baseline": (
+            None
+            if model_scorer is None
+            else comparison_key(scorers[model_name]["metrics"]) < comparison_key(scorers[best]["metrics"])
+        ),
+        "top_predictions_by": shown,
+        "top_predictions": [] if top is None else _named_top(data, candidates, top),
+    }
+
+
+def _scorer_entry(ranking: ScoredRanking, ks, seconds: float) -> dict:
+    ranks = ranking.ranks
+    curve_ks = np.unique(np.geomspace(1, ranks.n_candidates, RECALL_CURVE_POINTS).round().astype(np.int64))
+    return {
+        "metrics": ranking_metrics(ranks, ks),
+        "seconds": seconds,
+        "recall_curve": {"k": curve_ks.tolist(), "recall": recall_curve(ranks, curve_ks).tolist()},
+        "positive_mean_ranks": ranks.mean_ranks().tolist(),
+    }
+
+
+def _named_top(data: EventData, candidates: CandidateSet, top) -> list[dict]:
+    positive_keys = set(zip(candidates.positive_rows.tolist(), candidates.positive_cols.tolist()))
+    return [
+        {
+            "rank": rank,
+            "company": str(data.node_names[candidates.companies[row]]),
+            "investor": str(data.node_names[candidates.investors[col]]),
+            "company_id": int(candidates.companies[row]),
+            "investor_id": int(candidates.investors[col]),
+            "score": float(score),
+            "hit": (row, col) in positive_keys,
+        }
+        for rank, (row, col, score) in enumerate(zip(top.rows.tolist(), top.cols.tolist(), top.scores.tolist()), 1)
+    ]
+
+
+def format_report(result: dict) -> str:
+    """The diagnostic as text: counts, the metrics table, the best baseline and the top predictions."""
+    window = result["window"]
+    lines = [
+        f"Temporal validation diagnostic: dataset '{result['dataset']}', {window['window']} window "
+        f"({window['t_start']:g}, {window['t_end']:g}] days, history of {window['n_history_events']:,} events",
+        f"  positives (new links): {window['n_positives']:,}   candidate companies: "
+        f"{window['n_candidate_companies']:,}   investors: {window['n_candidate_investors']:,}   "
+        f"candidate pairs: {window['n_candidates']:,}",
+        "",
+        *_metrics_table(result),
+        "",
+        f"Best baseline: {result['best_baseline']} (highest Precision@{result['lift_k']}, ties by median rank)",
+    ]
+    if result["model"] is not None:
+        verdict = "beats" if result["model_beats_best_baseline"] else "does NOT beat"
+        lines.append(f"The model {verdict} the best baseline.")
+    if result["top_predictions"]:
+        hits = sum(item["hit"] for item in result["top_predictions"])
+        lines += [
+            "",
+            f"Top {len(result['top_predictions'])} predicted new links ({result['top_predictions_by']}); "
+            f"{hits} hit(s):",
+        ]
+        lines += [
+            f"  {item['rank']:>3}. {item['company']} -> {item['investor']}   score {item['score']:.4g}   "
+            f"{'HIT' if item['hit'] else 'miss'}"
+            for item in result["top_predictions"]
+        ]
+    return "\n".join(lines)
+
+
+def _metrics_table(result: dict) -> list[str]:
+    columns = ([result["model"]] if result["model"] is not None else []) + result["baselines"]
+    n_candidates = result["window"]["n_candidates"]
+    rows = [(f"Precision@{k}", f"precision@{k}", _percent) for k in result["ks"]]
+    rows += [(f"Recall@{k}", f"recall@{k}", _percent) for k in result["ks"]]
+    rows += [
+        ("Median rank", "median_rank", lambda value: f"{value:,.0f}"),
+        ("Median rank %", "median_rank_pct", lambda value: f"{value:.2f}%"),
+        (f"vs Random (lift@{result['lift_k']})", f"lift@{result['lift_k']}", lambda value: f"{value:.2f}x"),
+        ("MRR (per company)", "mrr", lambda value: f"{value:.4f}"),
+        (f"Hits@{result['hits_k']} (per company)", f"hits@{result['hits_k']}", _percent),
+    ]
+    label_width = max(len(label) for label, _, _ in rows) + 2
+    width = max(12, *(len(name) + 2 for name in columns))
+    header = "Metric".ljust(label_width) + "".join(name.rjust(width) for name in columns)
+    lines = [header, "-" * len(header)]
+    for label, key, show in rows:
+        cells = [show(result["scorers"][name]["metrics"][key]) for name in columns]
+        lines.append(label.ljust(label_width) + "".join(cell.rjust(width) for cell in cells))
+    lines.append(f"(ranks among {n_candidates:,} candidate pairs; ties count by expectation)")
+    return lines
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def checkpoint_mismatches(stored: dict, requested: dict) -> list[str]:
+    """Lines "--flag: requested X, checkpoint Y" for every requested value that differs from the checkpoint's."""
+    return [
+        f"--{name}: requested {value!r}, checkpoint {stored.get(name)!r}"
+        for name, value in requested.items()
+        if stored.get(name) != value
+    ]
