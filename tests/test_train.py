@@ -163,3 +163,177 @@ def test_results_writers_produce_valid_json_and_pickles(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text()) == {"ap": None, "values": [0.5, 1], "n": 3}
     write_pickle(tmp_path / "r.pkl", {"val_aps": [0.1]})
     assert pickle.loads((tmp_path / "r.pkl").read_bytes()) == {"val_aps": [0.1]}
+
+
+# --- the loop's semantics, with a stand-in model that records what the loop asks of it ---------------
+
+from tgnrank.data import save_dataset  # noqa: E402
+from tgnrank.data.synthetic import generate_synthetic  # noqa: E402
+from tgnrank.train import loop  # noqa: E402
+from tgnrank.train.config import TrainConfig  # noqa: E402
+
+
+class RecordingModel(torch.nn.Module):
+    """Implements the TGN contract the loop relies on: logits from node embeddings, a per-node
+    counter as "memory" (incremented for the sources of every scored batch), and a call log."""
+
+    def __init__(self, n_nodes: int, nan_at_call: int | None = None, interrupt_at_call: int | None = None):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(n_nodes + 1, 4)
+        self.memory = torch.zeros(n_nodes + 1)
+        self.calls: list = []
+        self.n_scored_batches = 0
+        self.nan_at_call = nan_at_call
+        self.interrupt_at_call = interrupt_at_call
+        self.neighbor_finder = None
+
+    def compute_edge_logits(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors):
+        self.n_scored_batches += 1
+        if self.n_scored_batches == self.interrupt_at_call:
+            raise KeyboardInterrupt
+        self.calls.append(("score", self.training, len(sources)))
+        source = self.embedding(torch.as_tensor(sources))
+        positive = (source * self.embedding(torch.as_tensor(destinations))).sum(-1)
+        negative = (source.unsqueeze(1) * self.embedding(torch.as_tensor(negatives).reshape(len(sources), -1))).sum(-1)
+        self.memory.index_add_(0, torch.as_tensor(sources), torch.ones(len(sources)))
+        if self.n_scored_batches == self.nan_at_call:
+            positive = positive * float("nan")
+        return positive, negative.squeeze(1) if negative.shape[1] == 1 else negative
+
+    def reset_memory(self):
+        self.calls.append("reset")
+        self.memory.zero_()
+
+    def detach_memory(self):
+        self.calls.append("detach")
+
+    def backup_memory(self):
+        self.calls.append("backup")
+        return self.memory.clone()
+
+    def restore_memory(self, backup):
+        self.calls.append("restore")
+        self.memory = backup.clone()
+
+    def memory_state_dict(self):
+        return {"memory": self.memory.clone()}
+
+    def load_memory_state_dict(self, state):
+        self.memory = state["memory"].clone()
+
+    def set_neighbor_finder(self, finder):
+        self.calls.append(("finder", finder))
+        self.neighbor_finder = finder
+
+
+@pytest.fixture()
+def small_data_dir(tmp_path):
+    save_dataset(generate_synthetic(n_companies=300, n_investors=120, seed=0, name="toy"), tmp_path / "data")
+    return tmp_path / "data"
+
+
+def _run(tmp_path, data_dir, monkeypatch, model_kwargs=None, **config_kwargs):
+    models = []
+
+    def build(config, data, neighbor_finder, device):
+        models.append(RecordingModel(data.n_nodes, **(model_kwargs or {})))
+        return models[-1]
+
+    monkeypatch.setattr(loop, "build_training_model", build)
+    config = TrainConfig(data="toy", data_dir=str(data_dir), use_memory=True, **{"n_epoch": 2, "lr": 0.01, **config_kwargs})
+    paths = loop.RunPaths("p", "toy", root=tmp_path)
+    summary = loop.train_runs(config, torch.device("cpu"), paths)
+    return summary, models, paths
+
+
+def test_epoch_follows_tgn_memory_semantics(tmp_path, small_data_dir, monkeypatch):
+    summary, (model,), _ = _run(tmp_path, small_data_dir, monkeypatch, n_epoch=1, bs=200, backprop_every=2)
+    n_train = len(loop.load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir))).split.train)
+    n_batches = -(-n_train // 200)
+    calls = [c if isinstance(c, str) else c[0] + ("-train" if c[0] == "score" and c[1] else "") for c in model.calls]
+    # memory reset before the first training batch, one detach per optimiser step of two batches
+    assert calls[:2] == ["finder", "reset"]
+    training = calls[2: calls.index("finder", 2)]
+    assert training.count("score-train") == n_batches
+    assert training.count("detach") == -(-n_batches // 2)
+    assert training[:3] == ["score-train", "score-train", "detach"]
+    # validation: full finder, backup (train memory), old nodes, backup (val memory), restore train
+    # memory, new nodes, restore val memory; then the test does the same around new-node test
+    rest = calls[calls.index("finder", 2):]
+    validation = rest[: rest.index("finder", 1)]
+    assert validation[:2] == ["finder", "backup"]
+    assert validation[-1] == "restore" and validation.count("backup") == 2 and validation.count("restore") == 2
+    assert all(c != "score-train" for c in rest)
+    record = summary.runs[0].history[0]
+    assert 0.0 <= record.val_ap <= 1.0 and record.train_loss > 0 and record.events_per_second > 0
+
+
+def test_validation_leaves_the_memory_of_the_old_node_validation(tmp_path, small_data_dir, monkeypatch):
+    data = loop.load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir)))
+    config = TrainConfig(data="toy", use_memory=True)
+    model = RecordingModel(data.data.n_nodes)
+    loop.validate(model, data, full_finder=None, config=config)
+    expected = np.bincount(data.split.val.sources, minlength=data.data.n_nodes + 1)
+    assert np.array_equal(model.memory.numpy(), expected)  # new-node validation left no trace
+
+
+def test_nan_loss_stops_with_a_message_naming_epoch_batch_and_lr(tmp_path, small_data_dir, monkeypatch):
+    with pytest.raises(loop.TrainingDiverged, match=r"nan at epoch 0, batch 3 of \d+; try a lower --lr \(currently 0.01\)"):
+        _run(tmp_path, small_data_dir, monkeypatch, model_kwargs={"nan_at_call": 3})
+
+
+def test_ctrl_c_keeps_the_last_completed_epochs_checkpoint(tmp_path, small_data_dir, monkeypatch):
+    n_train = len(loop.load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir))).split.train)
+    calls_per_epoch = -(-n_train // 200) + -(-len(loop.load_training_data(
+        TrainConfig(data="toy", data_dir=str(small_data_dir))).split.val) // 200)
+    with pytest.raises(loop.TrainingInterrupted) as stop:
+        _run(tmp_path, small_data_dir, monkeypatch, model_kwargs={"interrupt_at_call": calls_per_epoch + 2}, n_epoch=3)
+    assert stop.value.completed_epochs == 1
+    assert stop.value.checkpoint_path == tmp_path / "saved_checkpoints" / "p-toy-0.pth"
+    assert "p-toy-0.pth" in str(stop.value)
+    checkpoint = loop.load_checkpoint(stop.value.checkpoint_path)
+    assert checkpoint["metrics"]["epochs_completed"] == 1
+    assert not (tmp_path / "saved_models" / "p-toy.pth").exists()
+
+
+def test_early_stopping_restores_the_best_epoch(tmp_path, small_data_dir, monkeypatch):
+    scripted = iter([0.6, 0.8, 0.7, 0.65, 0.9])
+
+    def validate(model, training_data, full_finder, config):
+        return {"val_ap": next(scripted), "val_auc": 0.5, "new_node_val_ap": 0.5, "new_node_val_auc": 0.5}
+
+    monkeypatch.setattr(loop, "validate", validate)
+    summary, (model,), paths = _run(tmp_path, small_data_dir, monkeypatch, n_epoch=5, patience=2)
+    result = summary.runs[0]
+    assert (result.best_epoch, result.stopped_early, len(result.history)) == (1, True, 4)
+    best = loop.load_checkpoint(paths.epoch_checkpoint_path(1))
+    final = loop.load_checkpoint(paths.model_path())
+    assert torch.equal(final["model_state"]["embedding.weight"], best["model_state"]["embedding.weight"])
+    last = loop.load_checkpoint(paths.epoch_checkpoint_path(3))
+    assert not torch.equal(final["model_state"]["embedding.weight"], last["model_state"]["embedding.weight"])
+    assert final["metrics"]["best_epoch"] == 1 and final["metrics"]["val_aps"] == [0.6, 0.8, 0.7, 0.65]
+    assert final["config"]["dataset"] == "toy" and final["config"]["n_node_features"] == 34
+
+
+def test_outputs_of_a_run_and_n_runs_mean_and_std(tmp_path, small_data_dir, monkeypatch):
+    summary, models, paths = _run(tmp_path, small_data_dir, monkeypatch, n_epoch=1, n_runs=2, seed=7)
+    assert [run.seed for run in summary.runs] == [7, 8]
+    assert paths.model_path(0).exists() and paths.model_path(1).exists()
+    assert pickle.loads(paths.results_pickle_path(0).read_bytes())["test_ap"] == summary.runs[0].test_ap
+    assert set(pickle.loads(paths.results_pickle_path(1).read_bytes())) >= {
+        "val_aps", "new_nodes_val_aps", "test_ap", "new_node_test_ap", "epoch_times", "train_losses", "total_epoch_times"
+    }
+    results = json.loads(paths.results_json_path().read_text())
+    aps = [run.test_ap for run in summary.runs]
+    assert results["summary"]["test_ap_mean"] == pytest.approx(np.mean(aps))
+    assert results["summary"]["test_ap_std"] == pytest.approx(np.std(aps))
+    assert results["config"]["seed"] == 7 and len(results["runs"]) == 2
+
+
+def test_same_seed_gives_the_same_losses(tmp_path, small_data_dir, monkeypatch):
+    first, _, _ = _run(tmp_path / "a", small_data_dir, monkeypatch, seed=3)
+    second, _, _ = _run(tmp_path / "b", small_data_dir, monkeypatch, seed=3)
+    other, _, _ = _run(tmp_path / "c", small_data_dir, monkeypatch, seed=4)
+    losses = lambda summary: [record.train_loss for record in summary.runs[0].history]  # noqa: E731
+    assert losses(first) == losses(second)
+    assert losses(first) != losses(other)

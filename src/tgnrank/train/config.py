@@ -112,7 +112,7 @@ class TrainConfig:
 
     def model_config(self):
         """The ``tgnrank.model.ModelConfig`` of this run (imported here: it pulls in torch)."""
-        from tgnrank.model import ModelConfig
+        from tgnrank.model.config import ModelConfig
 
         accepted = {field.name for field in fields(ModelConfig)}
         return ModelConfig(**{name: getattr(self, name) for name in MODEL_FIELDS if name in accepted})
