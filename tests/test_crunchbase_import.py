@@ -192,6 +192,15 @@ def test_empty_file_and_file_without_usable_rows_fail_clearly(tmp_path):
         run_import(path)
 
 
+def test_malformed_rows_fail_with_the_line_while_short_rows_are_padded(tmp_path):
+    path = write_csv(tmp_path, "company_name,investor_name,funded_at\nAcme,Sequoia,2012-03-01,extra,fields\n")
+    with pytest.raises(DataFormatError, match="cannot be read as CSV.*line 2"):
+        run_import(path)
+    path = write_csv(tmp_path, "company_name,investor_name,funded_at,amount_usd\nAcme,Sequoia,2012-03-01\n", name="short.csv")
+    data, summary = run_import(path)
+    assert data.n_events == 1 and summary.n_amount_missing == 1
+
+
 def test_header_spelling_bom_and_semicolons_are_tolerated(tmp_path):
     path = write_csv(tmp_path, "\ufeffCompany Name;Investor Name;Funded At\nAcme;Sequoia;2012-03-01\n")
     data, summary = run_import(path)

@@ -34,13 +34,13 @@ import pandas as pd
 
 from tgnrank.data.crunchbase_features import FeatureOptions, build_edge_features, build_node_features
 from tgnrank.data.crunchbase_values import (
-    DAY,
     MONTH,
     UNPARSED,
     YEAR,
     clean_text,
     days_since_epoch,
     first_list_item,
+    map_distinct,
     normalise_round_type,
     parse_amounts,
     parse_dates,
@@ -258,23 +258,41 @@ def _read_export(path: Path) -> tuple[pd.DataFrame, str]:
     """The export as a frame of stripped-header text columns (blanks as ``""``) and the encoding used."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (expected a Crunchbase investments CSV export)")
-    content = path.read_bytes()
-    for encoding in ENCODINGS:
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text, encoding = _decode(path.read_bytes())
     if not text.strip():
         raise DataFormatError(f"{path}: the file is empty; expected a CSV export with a header row")
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=header.count)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
+        # header=None: the header fixes the field count, so a row with extra fields (an unquoted comma
+        # in a name) is an error naming its line rather than a silently truncated or shifted row
+        cells = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, header=None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataFormatError(f"{path}: cannot be read as CSV ({error})") from error
-    frame.columns = [_canonical_column(column) for column in frame.columns]
-    return frame.fillna(""), encoding.replace("-sig", "")
+    frame = cells.iloc[1:].reset_index(drop=True).fillna("")
+    frame.columns = _unique_names([_canonical_column(column) for column in cells.iloc[0].fillna("")])
+    return frame, encoding.replace("-sig", "")
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Repeated header names get ``.1``, ``.2``... so that the first one keeps the role it names."""
+    counts: dict[str, int] = {}
+    unique = []
+    for name in names:
+        unique.append(f"{name}.{counts[name]}" if name in counts else name)
+        counts[name] = counts.get(name, 0) + 1
+    return unique
+
+
+def _decode(content: bytes) -> tuple[str, str]:
+    """Text and encoding: UTF-8 (with or without BOM) when valid, else Windows-1252, else Latin-1
+    (which accepts any bytes)."""
+    for encoding in ENCODINGS[:-1]:
+        try:
+            return content.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return content.decode(ENCODINGS[-1]), ENCODINGS[-1]
 
 
 def _canonical_column(column: str) -> str:
@@ -346,9 +364,6 @@ def _clean_rows(
     if not keep.any():
         counts = ", ".join(f"{DROP_REASONS[reason]}: {count}" for reason, count in dropped.items() if count)
         raise DataFormatError(f"{path}: no usable rows among {len(frame)} ({counts or 'the file has no data rows'})")
-    for reason, count in dropped.items():
-        if count:
-            logger.info("%s: dropped %d rows (%s)", path, count, DROP_REASONS[reason])
     return rows[keep].reset_index(drop=True), dropped, int(unreadable[keep].sum())
 
 
@@ -367,10 +382,13 @@ def _node_identity(frame: pd.DataFrame, columns: _ColumnMap, kind: str) -> tuple
 
 def _coalesce_text(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
     """First non-blank value across ``names`` per row; all ``""`` when no such column exists."""
+    if len(names) == 1:
+        return frame[names[0]]
     result = pd.Series("", index=frame.index, dtype=object)
     for name in reversed(names):
         values = frame[name].astype(object)
-        result = values.where(values.str.strip() != "", result)
+        blank = map_distinct(values, lambda uniques: (uniques.str.strip() == "").to_numpy())
+        result = values.where(~blank.astype(bool), result)
     return result
 
 
