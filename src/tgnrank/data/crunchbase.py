@@ -198,21 +198,19 @@ def import_crunchbase(
     edge_features, edge_feature_names = build_edge_features(events, cutoff, options)
 
     n_events = len(events)
-    interactions = Interactions(
-        sources=events["company"].to_numpy(dtype=np.int64),
-        destinations=events["investor"].to_numpy(dtype=np.int64),
-        timestamps=timestamps.astype(np.float64),
-        edge_idxs=np.arange(1, n_events + 1, dtype=np.int64),
-        labels=np.zeros(n_events, dtype=np.int64),
-    )
-    node_kinds = np.array([""] + [COMPANY] * n_companies + [INVESTOR] * n_investors, dtype=object)
     data = EventData(
         name=name,
-        events=interactions,
+        events=Interactions(
+            sources=events["company"].to_numpy(dtype=np.int64),
+            destinations=events["investor"].to_numpy(dtype=np.int64),
+            timestamps=timestamps.astype(np.float64),
+            edge_idxs=np.arange(1, n_events + 1, dtype=np.int64),
+            labels=np.zeros(n_events, dtype=np.int64),
+        ),
         edge_features=edge_features,
         node_features=node_features.matrix,
         node_names=node_names,
-        node_kinds=node_kinds,
+        node_kinds=np.array([""] + [COMPANY] * n_companies + [INVESTOR] * n_investors, dtype=object),
     )
     precision = rows["precision"].to_numpy()
     seen = node_features.seen
@@ -401,9 +399,10 @@ def _attribute(frame: pd.DataFrame, names: tuple[str, ...], upper: bool) -> np.n
         if name in LIST_COLUMNS:
             values = first_list_item(values)
         result = np.where(values != "", values, result)
-    transform = (lambda uniques: uniques.str.upper()) if upper else (lambda uniques: uniques.str.casefold())
-    codes, uniques = pd.factorize(pd.Series(result, dtype=object))
-    return transform(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)[codes] if len(uniques) else result
+    def change_case(uniques: pd.Series) -> np.ndarray:
+        return (uniques.str.upper() if upper else uniques.str.casefold()).to_numpy(dtype=object)
+
+    return map_distinct(pd.Series(result, dtype=object), change_case)
 
 
 def _coalesce_dates(frame: pd.DataFrame, names: tuple[str, ...], today: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -509,7 +508,7 @@ def _resolve_cutoff(
             f"--feature_cutoff {day} is before the first event ({_format_day(timestamps.min())}): "
             "no node would have features; choose a date within the events' span"
         )
-    if cutoff >= np.quantile(timestamps, train_quantile):
+    if cutoff > np.quantile(timestamps, train_quantile):
         logger.warning(
             "--feature_cutoff %s is after the end of the default training period: node features may use "
             "events that validation or test will score",
