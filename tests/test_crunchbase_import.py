@@ -324,7 +324,7 @@ def test_unicode_names_in_utf8(tmp_path):
     assert summary.n_investors == 1
 
 
-@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-8-sig"])
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-8-sig", "utf-16"])
 def test_non_utf8_encodings_and_bom(tmp_path, encoding):
     path = write_csv(
         tmp_path,
@@ -336,6 +336,13 @@ def test_non_utf8_encodings_and_bom(tmp_path, encoding):
     )
     data, _ = run_import(path)
     assert list(data.node_names[1:]) == ["Café Inc", "Société Générale"]
+
+
+def test_windows_1252_punctuation_is_decoded(tmp_path):
+    path = write_csv(tmp_path, "company_name,investor_name,funded_at\nCafé Inc,O’Reilly “Alpha”,2012-03-01\n", encoding="cp1252")
+    data, summary = run_import(path)
+    assert data.node_names[2] == "O’Reilly “Alpha”"
+    assert summary.encoding == "cp1252"
 
 
 def test_permalinks_identify_nodes_and_names_are_shown(tmp_path):

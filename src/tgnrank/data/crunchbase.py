@@ -283,8 +283,10 @@ def _unique_names(names: list[str]) -> list[str]:
 
 
 def _decode(content: bytes) -> tuple[str, str]:
-    """Text and encoding: UTF-8 (with or without BOM) when valid, else Windows-1252, else Latin-1
-    (which accepts any bytes)."""
+    """Text and encoding: UTF-16 when the file starts with its byte-order mark (Excel's "Unicode
+    text"), UTF-8 (with or without BOM) when valid, else Windows-1252, else Latin-1 (any bytes)."""
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return content.decode("utf-16"), "utf-16"
     for encoding in ENCODINGS[:-1]:
         try:
             return content.decode(encoding), encoding
