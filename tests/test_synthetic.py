@@ -214,7 +214,7 @@ def test_nodes_arrive_over_time(default):
 def test_arrival_sampler_draws_only_arrived_items_by_weight():
     # group 0: item 10 (arrives at 0.0, weight 1), item 11 (arrives at 0.5, weight 3);
     # group 1: item 20 (arrives at 0.8, weight 1)
-    sampler = _ArrivalSampler(
+    sampler = _ArrivalSampler.from_entries(
         group=np.array([0.0, 0.0, 1.0, 1.0]),
         item=np.array([10, 11, 20, 21]),
         arrival=np.array([0.0, 0.5, 0.8, 0.1]),

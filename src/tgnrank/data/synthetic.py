@@ -172,24 +172,37 @@ class _ArrivalSampler:
     the global cumulative weights draws for a whole batch of (group, day) queries.
     """
 
-    def __init__(self, group: np.ndarray, item: np.ndarray, arrival: np.ndarray, weight: np.ndarray):
+    def __init__(self, keys: np.ndarray, items: np.ndarray, weights: np.ndarray):
+        """Entries (M,) given as keys ``group + arrival``, item ids and positive weights, sorted by key."""
+        self.keys = keys
+        self.items = items
+        self.cumulative = np.cumsum(weights)
+
+    @classmethod
+    def from_entries(
+        cls, group: np.ndarray, item: np.ndarray, arrival: np.ndarray, weight: np.ndarray
+    ) -> "_ArrivalSampler":
+        """Sampler over entries in any order (all arrays (M,)); entries of zero weight are dropped."""
         keep = weight > 0
         keys = group[keep] + arrival[keep]
         order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.items = item[keep][order]
-        self.cumulative = np.cumsum(weight[keep][order])
+        return cls(keys[order], item[keep][order], weight[keep][order])
 
     def sample(self, group: np.ndarray, day_fraction: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         """Item drawn for each query (all arrays (Q,)); -1 where no item of the group has arrived."""
-        start = np.searchsorted(self.keys, group.astype(np.float64), side="left")
+        # Sorted queries walk the tables in order, which is several times faster on large tables.
+        order = np.argsort(group + day_fraction, kind="stable")
+        group, day_fraction, uniform = group[order].astype(np.float64), day_fraction[order], uniform[order]
+        start = np.searchsorted(self.keys, group, side="left")
         end = np.searchsorted(self.keys, group + day_fraction, side="right")
         before = np.where(start > 0, self.cumulative[np.maximum(start - 1, 0)], 0.0)
         through = np.where(end > 0, self.cumulative[np.maximum(end - 1, 0)], 0.0)
         target = before + uniform * (through - before)
         index = np.clip(np.searchsorted(self.cumulative, target, side="right"), start, np.maximum(end - 1, start))
         found = (end > start) & (through > before)
-        return np.where(found, self.items[np.minimum(index, len(self.items) - 1)], -1)
+        drawn = np.empty(len(order), dtype=np.int64)
+        drawn[order] = np.where(found, self.items[np.minimum(index, len(self.items) - 1)], -1)
+        return drawn
 
 
 def generate_synthetic(
@@ -402,15 +415,17 @@ def _affinity_samplers(companies: _Companies, investors: _Investors) -> tuple[_A
         * taste[:, None, None, :]
     ).reshape(n_investors, -1)
     n_cells = cell_weight.shape[1]
+    by_arrival = np.argsort(investors.arrival, kind="stable")
+    # Cell-major, arrival-ordered entries are sorted by construction, sparing a sort of n_cells x I keys;
+    # every weight is positive because every preference and taste is.
     cell_sampler = _ArrivalSampler(
-        group=np.tile(np.arange(n_cells, dtype=np.float64), n_investors),
-        item=np.repeat(np.arange(n_investors), n_cells),
-        arrival=np.repeat(investors.arrival, n_cells),
-        weight=cell_weight.ravel(),
+        keys=(np.arange(n_cells, dtype=np.float64)[:, None] + investors.arrival[by_arrival][None, :]).ravel(),
+        items=np.tile(by_arrival, n_cells),
+        weights=cell_weight[by_arrival].T.ravel(),
     )
     community_weight = investors.activity[:, None] * stage_fit
     community_group = investors.community[:, None] * n_stages + np.arange(n_stages)[None, :]
-    community_sampler = _ArrivalSampler(
+    community_sampler = _ArrivalSampler.from_entries(
         group=community_group.ravel().astype(np.float64),
         item=np.repeat(np.arange(n_investors), n_stages),
         arrival=np.repeat(investors.arrival, n_stages),
