@@ -232,7 +232,7 @@ def generate_synthetic(
         destinations=event_investor.astype(np.int64) + n_companies + 1,
         timestamps=rounds.observed_day[event_round].astype(np.float64),
         edge_idxs=np.arange(1, n_events + 1, dtype=np.int64),
-        labels=np.zeros(n_events),
+        labels=np.zeros(n_events, dtype=np.int64),
     )
     names, kinds = _node_names(companies, investors)
     return EventData(
