@@ -98,6 +98,8 @@ def test_funded_month_and_funded_year_serve_as_dates_and_fill_blank_days(tmp_pat
     np.testing.assert_array_equal(data.events.timestamps, [day("2012-03-05"), day("2013-07-01"), day("2014-01-01")])
     assert (summary.n_month_precision, summary.n_year_precision) == (1, 1)
     assert summary.columns_used["date"] == ("funded_at", "funded_month", "funded_year")
+    assert summary.n_amount_missing == 3  # no amount column: every amount unknown, nothing fails
+    np.testing.assert_array_equal(data.edge_features[1:, 1], 1)
 
 
 def test_optional_columns_feed_categories_countries_and_round_types(tmp_path):

@@ -314,6 +314,8 @@ def _resolve_columns(found: pd.Index, path: Path) -> _ColumnMap:
             f"{path}: no column for {', '.join(missing)}. Found columns: {', '.join(map(str, found)) or 'none'}. "
             f"Accepted names ({accepted})"
         )
+    if not roles["amount"]:
+        logger.warning("%s: no amount column (accepted: %s); every amount is unknown", path, " or ".join(ROLE_COLUMNS["amount"]))
     used = {column for columns in roles.values() for column in columns}
     return _ColumnMap(roles=roles, ignored=tuple(str(column) for column in found if column not in used))
 
