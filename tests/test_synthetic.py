@@ -130,6 +130,15 @@ def test_saved_dataset_loads_back(tmp_path, small):
     assert np.array_equal(loaded.node_names, small.node_names)
 
 
+@pytest.mark.parametrize("n_companies, n_investors", [(1, 1), (2, 1), (1, 5), (10, 3)])
+def test_tiny_populations_still_give_valid_datasets(n_companies, n_investors):
+    for seed in range(6):  # some of these seeds raise no round at all
+        data = generate_synthetic(n_companies=n_companies, n_investors=n_investors, seed=seed)
+        assert data.n_nodes == n_companies + n_investors
+        assert data.edge_features.shape[0] == data.n_events + 1
+        assert np.all(data.events.destinations > n_companies)
+
+
 def test_invalid_sizes_are_rejected():
     with pytest.raises(ValueError, match="n_companies"):
         generate_synthetic(n_companies=0, n_investors=10)

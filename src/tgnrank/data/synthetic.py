@@ -317,8 +317,8 @@ def _plan_rounds(rng: np.random.Generator, companies: _Companies) -> _Rounds:
         ) + 1
         alive, stage, day = alive[survives], next_stage[survives], next_day[survives]
 
-    company = np.concatenate(parts["company"])
-    stage = np.concatenate(parts["stage"])
+    company = _concatenate(parts["company"], np.int64)
+    stage = _concatenate(parts["stage"], np.int64)
     n_rounds = len(company)
     log_amount = (
         STAGE_LOG_AMOUNT[stage]
@@ -328,12 +328,17 @@ def _plan_rounds(rng: np.random.Generator, companies: _Companies) -> _Rounds:
     return _Rounds(
         company=company,
         stage=stage,
-        day=np.concatenate(parts["day"]),
-        observed_day=np.concatenate(parts["observed_day"]),
+        day=_concatenate(parts["day"], np.float64),
+        observed_day=_concatenate(parts["observed_day"], np.float64),
         amount=np.round(np.exp(log_amount), -3),
         amount_missing=rng.random(n_rounds) < AMOUNT_MISSING_SHARE,
         wave_bounds=np.cumsum([0] + [len(part) for part in parts["company"]]),
     )
+
+
+def _concatenate(parts: list[np.ndarray], dtype) -> np.ndarray:
+    """Concatenation that also accepts no parts at all (tiny populations may raise no round)."""
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
 def _coarsen_dates(rng: np.random.Generator, day: np.ndarray) -> np.ndarray:
@@ -399,7 +404,7 @@ def _assemble_syndicates(
         event_rounds.append(wave_round)
         event_investors.append(wave_investor)
         previous_round, previous_investor = wave_round, wave_investor
-    return np.concatenate(event_rounds), np.concatenate(event_investors)
+    return _concatenate(event_rounds, np.int64), _concatenate(event_investors, np.int64)
 
 
 def _affinity_samplers(companies: _Companies, investors: _Investors) -> tuple[_ArrivalSampler, _ArrivalSampler]:
