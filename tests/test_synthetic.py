@@ -193,7 +193,8 @@ def test_features_look_alike_yet_do_not_reveal_whom_investors_fund(default_stats
 
 def test_investors_concentrate_on_few_sectors(default):
     events = default.events
-    sector_of_company = np.array([SECTORS.index(name[name.index("(") + 1 : -1]) for name in default.node_names[1 : len(default.company_ids) + 1]])
+    company_names = default.node_names[default.company_ids]
+    sector_of_company = np.array([SECTORS.index(name[name.index("(") + 1 : -1]) for name in company_names])
     sectors = sector_of_company[events.sources - 1]
     counts = np.zeros((default.n_nodes + 1, len(SECTORS)))
     np.add.at(counts, (events.destinations, sectors), 1)

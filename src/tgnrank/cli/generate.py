@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--investors", type=int, default=None,
         help="number of investors (default: the default dataset's)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed writes the same bytes (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed writes the same bytes (default: 0)"
+    )
     parser.add_argument("--data_dir", default="data", help="directory to write the dataset to (default: data)")
 
 

@@ -15,8 +15,12 @@ HELP = "summarise a dataset (counts, time span, degrees, syndicates, splits, fea
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="synthetic", help="dataset name: reads data/ml_{data}.* (default: synthetic)")
     parser.add_argument("--data_dir", default="data", help="directory holding the dataset (default: data)")
-    parser.add_argument("--train_quantile", type=float, default=0.70, help="end of training, time quantile (default: 0.70)")
-    parser.add_argument("--val_quantile", type=float, default=0.85, help="end of validation, time quantile (default: 0.85)")
+    parser.add_argument(
+        "--train_quantile", type=float, default=0.70, help="end of training, as a time quantile (default: 0.70)"
+    )
+    parser.add_argument(
+        "--val_quantile", type=float, default=0.85, help="end of validation, as a time quantile (default: 0.85)"
+    )
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON instead of text")
 
 
@@ -122,8 +126,8 @@ def _similarity_lines(similarity: dict) -> list[str]:
     if "lookalikes" in similarity:
         row = similarity["lookalikes"]
         lines.append(
-            f"  look-alike investors  {row['twin_share']:.1%} have a feature twin (cosine > {row['twin_cosine']}; median nearest "
-            f"{row['nearest_cosine_median']:.3f}) yet share few companies with it (mean Jaccard "
+            f"  look-alike investors  {row['twin_share']:.1%} have a feature twin (cosine > {row['twin_cosine']}; "
+            f"median nearest {row['nearest_cosine_median']:.3f}) yet share few companies with it (mean Jaccard "
             f"{row['nearest_jaccard_mean']:.3f}; {row['investors']:,} investors sampled)"
         )
     return lines
