@@ -355,9 +355,9 @@ def _assemble_syndicates(
     rng: np.random.Generator, rounds: _Rounds, companies: _Companies, investors: _Investors
 ) -> tuple[np.ndarray, np.ndarray]:
     """Investors of every round: (event_round, event_investor), both (n_events,)."""
-    cell_sampler, community_sampler = _affinity_samplers(companies, investors)
+    cell_sampler, community_sampler = _affinity_samplers(investors)
     round_company = rounds.company
-    cell = (companies.sector[round_company] * len(STAGES) + rounds.stage) * 3 + companies.quality_bucket[round_company]
+    cell = _cell_index(companies.sector[round_company], rounds.stage, companies.quality_bucket[round_company])
     day_fraction = np.clip((rounds.day - START_DAY) / SPAN_DAYS, 0.0, 1.0 - 1e-9)
     follow_probability = _follow_on_probability()
 
@@ -407,10 +407,14 @@ def _assemble_syndicates(
     return _concatenate(event_rounds, np.int64), _concatenate(event_investors, np.int64)
 
 
-def _affinity_samplers(companies: _Companies, investors: _Investors) -> tuple[_ArrivalSampler, _ArrivalSampler]:
-    """Samplers for (sector, stage, quality bucket) cells and for (community, stage) groups."""
-    n_investors = len(investors.kind)
-    n_stages, n_buckets = len(STAGES), len(QUALITY_CUTS) + 1
+def _cell_index(sector: np.ndarray, stage: np.ndarray, quality_bucket: np.ndarray) -> np.ndarray:
+    """Row-major index into (sectors, stages, quality buckets), the layout of the cell weights."""
+    return (sector * len(STAGES) + stage) * (len(QUALITY_CUTS) + 1) + quality_bucket
+
+
+def _affinity_samplers(investors: _Investors) -> tuple[_ArrivalSampler, _ArrivalSampler]:
+    """Samplers for (sector, stage, quality bucket) cells (see ``_cell_index``) and (community, stage) groups."""
+    n_investors, n_stages = len(investors.kind), len(STAGES)
     stage_fit = KIND_STAGE_PREFERENCE[investors.kind]  # (I, stages)
     taste = KIND_QUALITY_TASTE[investors.kind]  # (I, buckets)
     cell_weight = (
@@ -421,8 +425,8 @@ def _affinity_samplers(companies: _Companies, investors: _Investors) -> tuple[_A
     ).reshape(n_investors, -1)
     n_cells = cell_weight.shape[1]
     by_arrival = np.argsort(investors.arrival, kind="stable")
-    # Cell-major, arrival-ordered entries are sorted by construction, sparing a sort of n_cells x I keys;
-    # every weight is positive because every preference and taste is.
+    # Cell-major, arrival-ordered entries are sorted by construction, sparing a sort of n_cells x I keys
+    # (a zero weight, if any, adds no mass and is never drawn).
     cell_sampler = _ArrivalSampler(
         keys=(np.arange(n_cells, dtype=np.float64)[:, None] + investors.arrival[by_arrival][None, :]).ravel(),
         items=np.tile(by_arrival, n_cells),
