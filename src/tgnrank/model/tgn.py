@@ -1,0 +1,316 @@
+"""Temporal Graph Network (Rossi et al. 2020) with the batch semantics of the original TGN code.
+
+Per batch of interactions (sources, destinations, times) and their negatives:
+
+1. The memory the batch may use is the memory after every *earlier* batch: with the update at the
+   start (default), pending messages stored by earlier batches are applied on the fly to the nodes
+   the batch reads; with ``memory_update_at_end`` the stored memory is already up to date.
+2. Embeddings come from that memory, the node features and neighbours strictly before each query
+   time, so nothing at or after the batch's own interactions is seen.
+3. Bookkeeping for the positive interactions only: at the start, the applied pending messages of the
+   batch's nodes are committed and this batch's raw messages become pending; at the end, this
+   batch's messages update the memory immediately.
+
+Only the nodes a batch actually reads get their pending messages applied (TGN applied them to every
+node, which gives the same values at a much higher cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from tgnrank.errors import ConfigError
+from tgnrank.model.config import ModelConfig
+from tgnrank.model.embedding import Neighborhood, NodeFeatureEncoder, build_embedding_module
+from tgnrank.model.link_predictor import LinkPredictor
+from tgnrank.model.memory import Memory, MemoryBackup
+from tgnrank.model.memory_updater import MemoryUpdater
+from tgnrank.model.messages import build_aggregator, build_message_function
+from tgnrank.model.time_encoding import TimeEncoder, time_shift_statistics
+
+EMBEDDING_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class MemoryView:
+    """The memory as seen by one batch, for the distinct nodes it reads.
+
+    ``nodes (U,)`` sorted distinct node ids, ``row_of (N,)`` the position in ``nodes`` of every
+    node of the call, ``memory (U, memory_dim)`` and ``last_update (U,)`` with pending messages
+    applied, ``applied (U,)`` whether a pending message was applied.
+    """
+
+    nodes: torch.Tensor
+    row_of: torch.Tensor
+    memory: torch.Tensor
+    last_update: torch.Tensor
+    applied: torch.Tensor
+
+
+class TGN(nn.Module):
+    """TGN link predictor; see :class:`ModelConfig` for every option and the dimension rules.
+
+    ``node_features (n_nodes + 1, d_n)`` and ``edge_features (n_events + 1, d_e)`` (row 0 padding)
+    stay on ``device`` as non-persistent buffers; ``neighbor_finder`` is a
+    :class:`tgnrank.sampling.neighbors.NeighborFinder` (only needed by the graph modules). Inputs of
+    the public methods are numpy arrays; outputs are tensors on ``device``.
+    """
+
+    def __init__(self, config: ModelConfig, node_features: np.ndarray, edge_features: np.ndarray, neighbor_finder, device="cpu"):
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.device = torch.device(device)
+        node_features = _as_feature_matrix(node_features, "node_features")
+        edge_features = _as_feature_matrix(edge_features, "edge_features")
+        self.register_buffer("node_features", node_features, persistent=False)
+        self.register_buffer("edge_features", edge_features, persistent=False)
+        self.n_node_rows = node_features.shape[0]
+        edge_dim = edge_features.shape[1]
+
+        self.feature_encoder = NodeFeatureEncoder(node_features.shape[1], config.embedding_dim)
+        self.time_encoder = TimeEncoder(config.time_dim)
+        self.embedding = build_embedding_module(config, edge_dim, self.time_encoder)
+        self.link_predictor = LinkPredictor(config.embedding_dim)
+        self.memory = None
+        if config.use_memory:
+            raw_message_dim = 2 * config.memory_dim + edge_dim + config.time_dim
+            self.message_function = build_message_function(config.message_function, raw_message_dim, config.message_dim)
+            self.aggregator = build_aggregator(config.aggregator)
+            self.memory_updater = MemoryUpdater(config.memory_updater, self.message_function.output_dim, config.memory_dim)
+            pending_dim = 0 if config.memory_update_at_end else raw_message_dim
+            self.memory = Memory(self.n_node_rows, config.memory_dim, pending_dim)
+        # Jodie's time-delta normalisation; a buffer so that a reloaded checkpoint keeps its values.
+        self.register_buffer("time_shift", torch.tensor(_time_shift_from(neighbor_finder), dtype=torch.float64))
+        self.neighbor_finder = neighbor_finder
+        self.to(self.device)
+
+    # ----------------------------------------------------------------- public API
+
+    def set_neighbor_finder(self, neighbor_finder) -> None:
+        self.neighbor_finder = neighbor_finder
+
+    def set_time_shift(self, mean: float, std: float) -> None:
+        """Override the (mean, std) that normalise time since last update in the ``time`` module."""
+        self.time_shift = torch.tensor([mean, std if std > 0 else 1.0], dtype=torch.float64, device=self.device)
+
+    def forward(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors):
+        return self.compute_edge_logits(sources, destinations, negatives, timestamps, edge_idxs, n_neighbors)
+
+    def compute_edge_logits(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors: int):
+        """Logits of the positive interactions ``(B,)`` and of the negatives (shaped like ``negatives``,
+        ``(B,)`` or ``(B, n_neg)``, each row paired with its positive's source and time); then the
+        memory bookkeeping of the positive interactions."""
+        sources, destinations, timestamps, edge_idxs = _as_batch(sources, destinations, timestamps, edge_idxs)
+        negatives = np.asarray(negatives, dtype=np.int64)
+        if negatives.shape[:1] != sources.shape:
+            raise ValueError(f"negatives must have shape (B,) or (B, n_neg) with B={len(sources)}, got {negatives.shape}")
+        n_neg = int(np.prod(negatives.shape[1:], dtype=np.int64))
+        batch = len(sources)
+        nodes = np.concatenate([sources, destinations, negatives.reshape(-1)])
+        times = np.concatenate([timestamps, timestamps, np.repeat(timestamps, n_neg)])
+        module_output, scored, view = self._embed(nodes, times, n_neighbors)
+        if self.memory is not None:
+            self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
+        source_h, destination_h, negative_h = scored[:batch], scored[batch : 2 * batch], scored[2 * batch :]
+        positive_logits = self.link_predictor(source_h, destination_h)
+        negative_logits = self.link_predictor(source_h.repeat_interleave(n_neg, dim=0), negative_h)
+        return positive_logits, negative_logits.reshape(negatives.shape)
+
+    def process_events(self, sources, destinations, timestamps, edge_idxs, n_neighbors: int) -> None:
+        """The memory bookkeeping of :meth:`compute_edge_logits` without scoring (to replay history)."""
+        if self.memory is None:
+            return
+        sources, destinations, timestamps, edge_idxs = _as_batch(sources, destinations, timestamps, edge_idxs)
+        nodes = np.concatenate([sources, destinations])
+        times = np.concatenate([timestamps, timestamps])
+        if self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message:
+            module_output, _, view = self._embed(nodes, times, n_neighbors)
+        else:
+            module_output, view = None, self._memory_view(torch.as_tensor(nodes, device=self.device))
+        self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
+
+    def compute_node_embeddings(self, nodes, timestamps, n_neighbors: int, chunk_size: int = EMBEDDING_CHUNK) -> torch.Tensor:
+        """Embeddings ``(N, embedding_dim)`` that the link predictor scores, for ``nodes`` at ``timestamps``
+        (both ``(N,)``), with pending messages applied but not committed; in chunks of ``chunk_size``."""
+        nodes = np.asarray(nodes, dtype=np.int64)
+        timestamps = np.broadcast_to(np.asarray(timestamps, dtype=np.float64), nodes.shape)
+        parts = [
+            self._embed(nodes[start : start + chunk_size], timestamps[start : start + chunk_size], n_neighbors)[1]
+            for start in range(0, len(nodes), chunk_size)
+        ]
+        if not parts:
+            return torch.zeros(0, self.config.embedding_dim, device=self.device)
+        return torch.cat(parts)
+
+    def reset_memory(self) -> None:
+        if self.memory is not None:
+            self.memory.reset()
+
+    def detach_memory(self) -> None:
+        if self.memory is not None:
+            self.memory.detach()
+
+    def backup_memory(self) -> MemoryBackup | None:
+        """Copies of memory, last-update times and pending messages (None without memory)."""
+        return None if self.memory is None else self.memory.backup()
+
+    def restore_memory(self, backup: MemoryBackup | None) -> None:
+        if self.memory is not None:
+            self.memory.restore(backup)
+
+    def memory_state_dict(self) -> dict:
+        """Plain CPU tensors of the whole memory state (empty without memory), for checkpoints."""
+        return {} if self.memory is None else self.memory.state_tensors()
+
+    def load_memory_state_dict(self, state: dict) -> None:
+        if self.memory is not None:
+            self.memory.load_state_tensors(state)
+
+    # ----------------------------------------------------------------- embeddings
+
+    def _embed(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int):
+        """Embed ``nodes (N,)`` at ``times (N,)``: returns the embedding module's output ``(N, d)``,
+        the embeddings to score ``(N, d)`` (the memory with ``dyrep``) and the :class:`MemoryView`."""
+        # With dyrep the memory is scored; the module only matters if messages carry its output.
+        needs_module = not self.config.dyrep or self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message
+        n_hops = self.embedding.n_hops if needs_module else 0
+        neighborhood = self._sample_neighborhood(nodes, times, n_neighbors, n_hops)
+        memory, view, time_diffs = None, None, None
+        if self.memory is not None:
+            view = self._memory_view(neighborhood.nodes)
+            memory = view.memory[view.row_of]
+            if self.config.embedding_module == "time":
+                since_update = torch.as_tensor(np.array(times), device=self.device) - view.last_update[view.row_of[: len(nodes)]]
+                time_diffs = ((since_update - self.time_shift[0]) / self.time_shift[1]).float()
+        module_output = None
+        if needs_module:
+            features = self.feature_encoder(self.node_features[neighborhood.nodes])
+            module_output = self.embedding(features, memory, neighborhood, time_diffs)
+        scored = memory[: len(nodes)] if self.config.dyrep else module_output
+        return module_output, scored, view
+
+    def _sample_neighborhood(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int, n_hops: int) -> Neighborhood:
+        """One neighbour lookup per level for all rows of that level (see :class:`Neighborhood`)."""
+        if n_hops == 0:
+            return Neighborhood(torch.as_tensor(nodes, device=self.device), (len(nodes),), 0)
+        if isinstance(n_neighbors, bool) or int(n_neighbors) != n_neighbors or n_neighbors < 1:
+            raise ConfigError(f"--n_degree must be an integer >= 1 for --embedding_module {self.config.embedding_module}, got {n_neighbors!r}")
+        if self.neighbor_finder is None:
+            raise ValueError(f"embedding module {self.config.embedding_module!r} needs a neighbour finder; call set_neighbor_finder")
+        level_nodes, level_times = [nodes], [times]
+        edge_idxs, edge_deltas = [], []
+        for _ in range(n_hops):
+            neighbors, edges, edge_times = self.neighbor_finder.get_temporal_neighbor(level_nodes[-1], level_times[-1], n_neighbors)
+            edge_idxs.append(edges)
+            edge_deltas.append(level_times[-1][:, None] - edge_times)
+            level_nodes.append(neighbors.reshape(-1))
+            level_times.append(np.repeat(level_times[-1], n_neighbors))
+        all_nodes = torch.as_tensor(np.concatenate(level_nodes), device=self.device)
+        inner_edges = torch.as_tensor(np.concatenate(edge_idxs), device=self.device)
+        n_inner = inner_edges.shape[0]
+        return Neighborhood(
+            nodes=all_nodes,
+            level_sizes=tuple(len(level) for level in level_nodes),
+            n_neighbors=n_neighbors,
+            edge_features=self.edge_features[inner_edges],
+            edge_deltas=torch.as_tensor(np.concatenate(edge_deltas), dtype=torch.float32, device=self.device),
+            padding=all_nodes[len(nodes) : len(nodes) + n_inner * n_neighbors].reshape(n_inner, n_neighbors) == 0,
+        )
+
+    # ----------------------------------------------------------------- memory
+
+    def _memory_view(self, nodes: torch.Tensor) -> MemoryView:
+        """Memory of ``nodes (N,)`` after every earlier batch: pending messages applied, not committed."""
+        distinct, row_of = torch.unique(nodes, return_inverse=True)
+        memory, last_update = self.memory.read(distinct)
+        applied = torch.zeros_like(distinct, dtype=torch.bool)
+        if not self.config.memory_update_at_end:
+            has_pending, messages, times = self.memory.pending(distinct)
+            if bool(has_pending.any()):
+                rows = torch.nonzero(has_pending).squeeze(1)
+                updated = self.memory_updater(self.message_function(messages[rows]), memory[rows])
+                memory = memory.index_put((rows,), updated)
+                last_update = last_update.index_put((rows,), times[rows])
+                applied = has_pending
+        return MemoryView(distinct, row_of, memory, last_update, applied)
+
+    def _record_interactions(self, view: MemoryView, sources, destinations, timestamps, edge_idxs, module_output) -> None:
+        """Memory bookkeeping of the positive interactions (the first ``2B`` rows of ``view``)."""
+        batch = len(sources)
+        if batch == 0:
+            return
+        if not self.config.memory_update_at_end:
+            involved = torch.unique(view.row_of[: 2 * batch])
+            committed = involved[view.applied[involved]]
+            self.memory.write(view.nodes[committed], view.memory[committed], view.last_update[committed])
+            self.memory.clear_pending(view.nodes[involved])
+        node_ids, raw_messages, times = self._raw_messages(sources, destinations, timestamps, edge_idxs, module_output)
+        nodes, messages, message_times = self.aggregator(node_ids, raw_messages, times)
+        if self.config.memory_update_at_end:
+            current, _ = self.memory.read(nodes)
+            self.memory.write(nodes, self.memory_updater(self.message_function(messages), current), message_times)
+        else:
+            self.memory.store_pending(nodes, messages, message_times)
+
+    def _raw_messages(self, sources, destinations, timestamps, edge_idxs, module_output):
+        """Raw messages of both endpoints of every interaction, in chronological order.
+
+        Returns ``node_ids (2B,)``, ``messages (2B, raw_dim)``, ``times (2B,)``; rows alternate
+        source, destination of each interaction. A message is ``[own, other, edge_features,
+        time_encoding(t - last_update_own)]`` where own/other are memories, or the embedding module's
+        output with ``use_source_embedding_in_message`` / ``use_destination_embedding_in_message``.
+        """
+        batch = len(sources)
+        device = self.device
+        sources_t = torch.as_tensor(sources, device=device)
+        destinations_t = torch.as_tensor(destinations, device=device)
+        times_t = torch.as_tensor(timestamps, device=device)
+        memory_of = self.memory.memory
+        source_memory, destination_memory = memory_of[sources_t], memory_of[destinations_t]
+        if module_output is not None:  # rows: sources, then destinations, then anything else
+            source_h, destination_h = module_output[:batch], module_output[batch : 2 * batch]
+        own_source = source_h if self.config.use_source_embedding_in_message else source_memory
+        own_destination = destination_h if self.config.use_source_embedding_in_message else destination_memory
+        other_source = source_h if self.config.use_destination_embedding_in_message else source_memory
+        other_destination = destination_h if self.config.use_destination_embedding_in_message else destination_memory
+        edge_features = self.edge_features[torch.as_tensor(edge_idxs, device=device)]
+        last_update = self.memory.last_update
+        source_time = self.time_encoder((times_t - last_update[sources_t]).float())
+        destination_time = self.time_encoder((times_t - last_update[destinations_t]).float())
+        source_messages = torch.cat([own_source, other_destination, edge_features, source_time], dim=1)
+        destination_messages = torch.cat([own_destination, other_source, edge_features, destination_time], dim=1)
+        messages = torch.stack([source_messages, destination_messages], dim=1).reshape(2 * batch, -1)
+        node_ids = torch.stack([sources_t, destinations_t], dim=1).reshape(-1)
+        return node_ids, messages, times_t.repeat_interleave(2)
+
+
+def build_model(config: ModelConfig, node_features: np.ndarray, edge_features: np.ndarray, neighbor_finder, device="cpu") -> TGN:
+    """A freshly initialised :class:`TGN` on ``device``."""
+    return TGN(config, node_features, edge_features, neighbor_finder, device)
+
+
+def _as_feature_matrix(values: np.ndarray, name: str) -> torch.Tensor:
+    matrix = np.asarray(values, dtype=np.float32)
+    if matrix.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array (rows x features, row 0 padding), got shape {matrix.shape}")
+    return torch.from_numpy(np.ascontiguousarray(matrix))
+
+
+def _as_batch(sources, destinations, timestamps, edge_idxs):
+    sources = np.asarray(sources, dtype=np.int64)
+    arrays = (sources, np.asarray(destinations, dtype=np.int64), np.asarray(timestamps, dtype=np.float64), np.asarray(edge_idxs, dtype=np.int64))
+    if any(array.shape != sources.shape or array.ndim != 1 for array in arrays):
+        raise ValueError(f"sources, destinations, timestamps and edge_idxs must be 1-d of one length, got {[a.shape for a in arrays]}")
+    return arrays
+
+
+def _time_shift_from(neighbor_finder) -> list[float]:
+    events = getattr(neighbor_finder, "events", None)
+    if events is None:
+        return [0.0, 1.0]
+    return list(time_shift_statistics(events.sources, events.destinations, events.timestamps))
