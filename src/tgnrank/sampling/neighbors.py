@@ -45,6 +45,8 @@ class NeighborFinder:
         self._key_stride = np.int64(len(self._distinct_times) + 1)
         node_of_entry = np.repeat(np.arange(self.n_nodes + 1, dtype=np.int64), np.diff(self.offsets))
         self._keys = node_of_entry * self._key_stride + np.searchsorted(self._distinct_times, self.times)
+        # Entry 0 of these copies is the padding answer, so one gather serves valid and padded slots.
+        self._padded = tuple(np.concatenate([[0], values]) for values in (self.neighbors, self.edge_idxs, self.times))
         self.rng = np.random.default_rng(seed)
 
     @classmethod
@@ -106,10 +108,8 @@ class NeighborFinder:
         else:
             positions = end[:, None] - n_neighbors + np.arange(n_neighbors)
             valid = positions >= start[:, None]
-        positions = np.where(valid, positions, 0)
-        neighbor_ids = np.where(valid, self.neighbors[positions], 0)
-        edge_idxs = np.where(valid, self.edge_idxs[positions], 0)
-        edge_times = np.where(valid, self.times[positions], 0.0)
+        padded_positions = np.where(valid, positions + 1, 0)
+        neighbor_ids, edge_idxs, edge_times = (values[padded_positions] for values in self._padded)
         return neighbor_ids, edge_idxs, edge_times
 
     def _uniform_positions(self, start: np.ndarray, end: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
