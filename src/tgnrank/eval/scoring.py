@@ -186,25 +186,33 @@ class ModelScorer:
     ``score_projected`` on tiles of ``tile_pairs`` pairs.
     """
 
-    def __init__(
-        self, model, candidates: CandidateSet, n_neighbors: int, tile_pairs: int = DEFAULT_TILE_PAIRS,
+    def __init__(self, predictor, sources, destinations, tile_pairs: int = DEFAULT_TILE_PAIRS, threads: int | None = None):
+        """``sources`` (C, H) and ``destinations`` (I, H) are the projected embeddings of the grid's rows and columns."""
+        self.predictor = predictor
+        self.sources, self.destinations = sources, destinations
+        self.tile_pairs = tile_pairs
+        self.kernel = None
+        if sources.device.type == "cpu":
+            self.kernel = ReluLinearKernel.for_predictor(predictor, sources, destinations, threads)
+
+    @classmethod
+    def from_model(
+        cls, model, candidates: CandidateSet, n_neighbors: int, tile_pairs: int = DEFAULT_TILE_PAIRS,
         threads: int | None = None,
-    ):
+    ) -> "ModelScorer":
+        """Embed the candidate companies and investors at the window start with ``model`` (memory as it is)."""
         import torch
 
-        self.predictor = model.link_predictor
         # The neighbour finder returns interactions strictly before the query time; querying just
         # after t_start lets the events at exactly t_start (part of the history) be seen.
         at = float(np.nextafter(candidates.t_start, np.inf))
+        predictor = model.link_predictor
         with torch.no_grad():
             companies = model.compute_node_embeddings(candidates.companies, np.full(candidates.n_companies, at), n_neighbors)
             investors = model.compute_node_embeddings(candidates.investors, np.full(candidates.n_investors, at), n_neighbors)
-            self.sources = self.predictor.project_sources(companies)
-            self.destinations = self.predictor.project_destinations(investors)
-        self.kernel = None
-        if self.sources.device.type == "cpu":
-            self.kernel = ReluLinearKernel.for_predictor(self.predictor, self.sources, self.destinations, threads)
-        self.tile_pairs = tile_pairs
+            sources = predictor.project_sources(companies)
+            destinations = predictor.project_destinations(investors)
+        return cls(predictor, sources, destinations, tile_pairs, threads)
 
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
         """(row_stop - row_start, I) float32 logits of those companies against every investor."""
@@ -216,6 +224,8 @@ class ModelScorer:
         """(P,) float32 logits of the given grid cells."""
         import torch
 
+        if self.kernel is not None:
+            return self.kernel.score_pairs(rows, cols)
         rows_t = torch.as_tensor(rows, device=self.sources.device)
         cols_t = torch.as_tensor(cols, device=self.sources.device)
         with torch.no_grad():
@@ -291,6 +301,15 @@ class ReluLinearKernel:
                 list(pool.map(lambda part: self._fill(out, row_start, *part), parts))
         return out
 
+    def score_pairs(self, rows: np.ndarray, cols: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+        """(P,) float32 scores of the cells (rows[k], cols[k]), ``chunk`` pairs at a time."""
+        out = np.empty(len(rows), dtype=np.float32)
+        for first in range(0, len(rows), chunk):
+            part = slice(first, first + chunk)
+            larger = np.maximum(self.sources[rows[part]], self.negated_destinations[cols[part]])
+            out[part] = larger @ self.weight + self.destination_terms[cols[part]]
+        return out
+
     def _fill(self, out: np.ndarray, offset: int, row_start: int, row_stop: int) -> None:
         n_cols, hidden = self.negated_destinations.shape
         buffer = np.empty((CPU_TILE_ROWS, CPU_TILE_COLS, hidden), dtype=np.float32)
@@ -353,4 +372,4 @@ def model_scorer_from_checkpoint(
     model, config = build_model_from_checkpoint(checkpoint, data, finder, device)
     model.eval()
     replay_history(model, candidates.history, batch_size or config.bs, config.n_degree, progress)
-    return ModelScorer(model, candidates, config.n_degree, tile_pairs), config
+    return ModelScorer.from_model(model, candidates, config.n_degree, tile_pairs), config

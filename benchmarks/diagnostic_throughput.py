@@ -1,0 +1,112 @@
+"""Throughput and peak memory of the diagnostic's all-pairs ranking, at 1 and 10 million candidate pairs.
+
+Each size runs in its own process (so that peak RSS belongs to that size alone) with the default model
+size (embedding dimension 172, the link predictor of a TGN with memory), random projections standing
+for the embeddings, 5,000 investors, 5% of the grid linked in the history and 0.1% of it positive.
+Two figures per size: the scoring kernel alone ("score") and the whole streamed ranking ("rank": scoring
+plus the positives' global and per-company ranks and the top-20 list).
+
+    python benchmarks/diagnostic_throughput.py [--sizes 1000000,10000000] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+EMBEDDING_DIM = 172
+N_INVESTORS = 5000
+LINKED_SHARE = 0.05
+POSITIVE_SHARE = 0.001
+
+
+def candidate_set(n_pairs: int, seed: int = 0):
+    from scipy import sparse
+
+    from tgnrank.data.events import Interactions
+    from tgnrank.eval.protocol import CandidateSet
+
+    rng = np.random.default_rng(seed)
+    n_companies = max(1, n_pairs // N_INVESTORS)
+    n_cells = n_companies * N_INVESTORS
+    cells = rng.choice(n_cells, size=int(n_cells * (LINKED_SHARE + POSITIVE_SHARE)), replace=False)
+    n_linked = int(n_cells * LINKED_SHARE)
+    linked, positive = np.sort(cells[:n_linked]), np.sort(cells[n_linked:])
+    links = sparse.csr_matrix(
+        (np.ones(n_linked, dtype=bool), (linked // N_INVESTORS, linked % N_INVESTORS)),
+        shape=(n_companies, N_INVESTORS),
+    )
+    empty = np.zeros(0, dtype=np.int64)
+    return CandidateSet(
+        window="benchmark", t_start=0.0, t_end=1.0,
+        history=Interactions(empty, empty, empty.astype(float), empty, empty),
+        companies=np.arange(1, n_companies + 1), investors=np.arange(n_companies + 1, n_companies + N_INVESTORS + 1),
+        history_links=links, positive_rows=positive // N_INVESTORS, positive_cols=positive % N_INVESTORS,
+    )
+
+
+def measure(n_pairs: int, threads: int) -> dict:
+    import torch
+
+    from tgnrank.eval.scoring import ModelScorer, rank_candidates
+    from tgnrank.model.link_predictor import LinkPredictor
+
+    torch.manual_seed(0)
+    candidates = candidate_set(n_pairs)
+    predictor = LinkPredictor(EMBEDDING_DIM)
+    with torch.no_grad():
+        sources = predictor.project_sources(torch.randn(candidates.n_companies, EMBEDDING_DIM))
+        destinations = predictor.project_destinations(torch.randn(candidates.n_investors, EMBEDDING_DIM))
+    scorer = ModelScorer(predictor, sources, destinations, threads=threads)
+
+    started = time.perf_counter()
+    for row_start, row_stop in candidates.row_blocks(max(1, (1 << 20) // candidates.n_investors)):
+        scorer.score_block(row_start, row_stop)
+    score_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    ranking = rank_candidates(candidates, scorer)
+    rank_seconds = time.perf_counter() - started
+    assert ranking.ranks.n_candidates == candidates.n_candidates
+    grid_cells = candidates.n_companies * candidates.n_investors
+    return {
+        "candidates": candidates.n_candidates,
+        "positives": candidates.n_positives,
+        "threads": threads,
+        "score_pairs_per_s": grid_cells / score_seconds,
+        "rank_pairs_per_s": candidates.n_candidates / rank_seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="candidate pairs per run (comma-separated)")
+    parser.add_argument("--threads", type=int, default=2, help="threads of the scoring kernel (default 2)")
+    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure(args.one, args.threads)))
+        return 0
+    print(f"{'candidates':>12} {'positives':>10} {'score pairs/s':>15} {'rank pairs/s':>14} {'peak RSS MiB':>13}")
+    for size in (int(part) for part in args.sizes.split(",")):
+        output = subprocess.run(
+            [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        row = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"{row['candidates']:>12,} {row['positives']:>10,} {row['score_pairs_per_s'] / 1e6:>13.2f} M "
+            f"{row['rank_pairs_per_s'] / 1e6:>12.2f} M {row['peak_rss_mib']:>13.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
