@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     config.model_config()  # the model's own checks, before any file is touched
     paths = RunPaths(config.prefix, config.data)
-    callbacks = [ProgressBar()]
+    progress = ProgressBar()
+    callbacks = [progress]
     if config.wandb:
         callbacks.append(WandbCallbacks(config.run_name))
     log_path = paths.log_path()
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{stop}", file=sys.stderr)
         return 130
     finally:
+        progress.close()
         logging.getLogger().removeHandler(handler)
         handler.close()
     _print_summary(summary)
@@ -144,13 +146,17 @@ class ProgressBar:
         self.bar = tqdm(total=n_events, desc=f"run {self.run} epoch {epoch}", unit="ev", leave=False, file=sys.stderr)
 
     def on_batch_end(self, epoch: int, n_events_done: int, loss: float) -> None:
-        self.bar.update(n_events_done - self.bar.n)
         self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        self.bar.update(n_events_done - self.bar.n)
         if n_events_done >= self.bar.total:
             self.bar.close()
 
     def on_epoch_end(self, record) -> None:
-        self.bar.close()
+        self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
     def on_run_end(self, result) -> None:
         pass

@@ -191,6 +191,7 @@ def train_runs(
     """``config.n_runs`` runs with seeds ``seed, seed + 1, ...``; results JSON rewritten after each."""
     callbacks = callbacks or TrainingCallbacks()
     config.model_config()  # model-level checks (e.g. --n_head vs dimensions) fail before any data is read
+    logger.info("Configuration: %s", ", ".join(f"{key}={value}" for key, value in config.to_dict().items()))
     training_data = training_data or load_training_data(config)
     runs: list[RunResult] = []
     for run in range(config.n_runs):
