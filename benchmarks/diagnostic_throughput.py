@@ -33,7 +33,7 @@ def candidate_set(n_pairs: int, seed: int = 0):
     from tgnrank.eval.protocol import CandidateSet
 
     rng = np.random.default_rng(seed)
-    n_companies = max(1, n_pairs // N_INVESTORS)
+    n_companies = max(1, round(n_pairs / (N_INVESTORS * (1 - LINKED_SHARE))))
     n_cells = n_companies * N_INVESTORS
     cells = rng.choice(n_cells, size=int(n_cells * (LINKED_SHARE + POSITIVE_SHARE)), replace=False)
     n_linked = int(n_cells * LINKED_SHARE)

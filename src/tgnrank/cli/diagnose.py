@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 from tgnrank.errors import ConfigError
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     model_scorer, model_name = None, None
     if checkpoint is not None:
         model_scorer, model_name = _model_scorer(args, checkpoint, data, candidates)
-    result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options)
+    with ProgressBars() as progress:
+        result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options, progress)
     result["checkpoint"] = None if checkpoint is None else str(args.model_path)
 
     print(format_report(result))
@@ -162,3 +164,30 @@ def parse_baselines(text: str) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"--baselines must be a comma-separated subset of {','.join(BASELINES)}; unknown {unknown}")
     return names
+
+
+class ProgressBars:
+    """One tqdm bar (on stderr) per scorer, over the candidate companies ranked."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.name = None
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if name != self.name:
+            self.close()
+            self.bar = tqdm(total=total, desc=f"ranking with {name}", unit="company", leave=False, file=sys.stderr)
+            self.name = name
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def __enter__(self) -> "ProgressBars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -8,9 +8,11 @@ baseline and the top predicted new links by name, each marked hit or miss.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -41,13 +43,15 @@ def run_diagnostic(
     model_scorer: CandidateScorer | None = None,
     model_name: str = "model",
     options: DiagnosticOptions = DiagnosticOptions(),
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict:
     """Rank the candidates with the model (if given) and every baseline; return the result dict.
 
     The dict holds ``dataset``, ``window`` (the candidate counts), ``ks``, ``scorers`` (per scorer:
     ``metrics``, ``seconds``, ``recall_curve``, ``positive_mean_ranks``), ``model`` (its name or
     None), ``best_baseline``, ``model_beats_best_baseline`` and ``top_predictions`` (the model's, or
-    the best baseline's without a model).
+    the best baseline's without a model). ``progress`` is called with (scorer name, candidate companies
+    done, candidate companies in all) as blocks are ranked.
     """
     scorers: dict[str, dict] = {}
     rankings: dict[str, ScoredRanking] = {}
@@ -55,9 +59,10 @@ def run_diagnostic(
     if model_scorer is not None:
         named = {model_name: model_scorer, **named}
     for name, scorer in named.items():
-        logger.info("Ranking %d candidate pairs with %s", candidates.n_candidates, name)
+        logger.debug("Ranking %d candidate pairs with %s", candidates.n_candidates, name)
         started = time.perf_counter()
-        rankings[name] = rank_candidates(candidates, scorer, options.block_pairs, options.top_k)
+        report = None if progress is None else functools.partial(progress, name)
+        rankings[name] = rank_candidates(candidates, scorer, options.block_pairs, options.top_k, report)
         scorers[name] = _scorer_entry(rankings[name], options.ks, time.perf_counter() - started)
     scorers[RANDOM] = {
         "metrics": random_ranking_metrics(

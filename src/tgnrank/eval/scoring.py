@@ -8,8 +8,12 @@ without ``score_pairs``, makes an extra pass over the blocks. Within each block 
 are overwritten with those scores, so that every comparison uses one consistent value per positive
 even if scoring a pair alone and within a block rounds differently.
 
-Memory is bounded by the block size: the pass keeps the counts per distinct positive score, the
-filtered counts per positive and the running top-k pairs, whatever the number of candidates.
+Memory is bounded by the block size, not by the number of candidates: a block of ``block_pairs``
+cells (default 2**20) costs a few times 4 bytes per cell (scores, their sorted copy, masks), and the
+pass otherwise keeps a few integers per positive, the running top-k pairs and, for a model, the
+projected embeddings of the candidate companies and investors. Measured by
+``benchmarks/diagnostic_throughput.py``: peak RSS 318 MiB at 1 million candidates, 345 MiB at 10 million
+(mostly the Python, numpy and torch runtime).
 """
 
 from __future__ import annotations
