@@ -12,6 +12,7 @@ import torch
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
 from tgnrank.model import TGN, ModelConfig, build_model
+from tgnrank.model.embedding import NeighborSlots, TemporalAttention
 from tgnrank.model.messages import LastMessageAggregator, MeanMessageAggregator
 from tgnrank.model.time_encoding import TimeEncoder, time_shift_statistics
 from tgnrank.sampling.neighbors import NeighborFinder
@@ -310,6 +311,33 @@ def test_feature_dimension_different_from_memory_dimension_is_projected():
         assert (model.feature_encoder.projection is not None) == (node_dim == 5)
         positive, _ = graph.logits(model, slice(0, BATCH))
         assert torch.isfinite(positive).all()
+
+
+def test_temporal_attention_equals_torch_multihead_attention_as_tgn_uses_it():
+    torch.manual_seed(0)
+    layer = TemporalAttention(embedding_dim=6, edge_dim=3, time_dim=4, n_head=2, dropout=0.0)
+    encoder = TimeEncoder(4)
+    table, rows = torch.randn(5, 6), torch.randint(0, 5, (4, 3))
+    padding = torch.tensor([[True, False, False], [False, False, False], [True, True, True], [True, True, False]])
+    slots = NeighborSlots(table, rows, torch.rand(4, 3) * 10, torch.randn(4, 3, 3), padding)
+    h, query_time = torch.randn(4, 6), encoder(torch.zeros(4))
+    ours = layer(h, query_time, slots, encoder)
+
+    reference = torch.nn.MultiheadAttention(10, 2, kdim=13, vdim=13, batch_first=True)
+    with torch.no_grad():
+        reference.q_proj_weight.copy_(layer.query.weight)
+        reference.k_proj_weight.copy_(layer.key_value_weight[:10])
+        reference.v_proj_weight.copy_(layer.key_value_weight[10:])
+        reference.in_proj_bias.copy_(torch.cat([layer.query.bias, layer.key_value_bias]))
+        reference.out_proj.weight.copy_(layer.output.weight)
+        reference.out_proj.bias.copy_(layer.output.bias)
+    keys = torch.cat([table[rows], slots.edge_features, encoder(slots.deltas)], dim=2)
+    no_neighbor = padding.all(dim=1)
+    tgn_mask = padding.clone()
+    tgn_mask[no_neighbor, 0] = False  # TGN attends to one padded slot, then zeroes the output
+    attended, _ = reference(torch.cat([h, query_time], dim=1).unsqueeze(1), keys, keys, key_padding_mask=tgn_mask)
+    attended = attended.squeeze(1).masked_fill(no_neighbor.unsqueeze(1), 0.0)
+    torch.testing.assert_close(ours, layer.merge(attended, h))
 
 
 def test_link_predictor_projected_scoring_equals_direct_scoring(graph):

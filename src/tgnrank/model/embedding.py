@@ -65,34 +65,80 @@ class NodeFeatureEncoder(nn.Module):
         return features if self.projection is None else self.projection(features)
 
 
+@dataclass(frozen=True)
+class NeighborSlots:
+    """The ``k`` neighbour slots of ``Q`` query rows, for one layer.
+
+    Neighbour representations are rows of ``table (R, d)`` picked by ``rows (Q, k)``, so that a node
+    seen in many slots is projected once. ``deltas (Q, k)`` query time minus interaction time,
+    ``edge_features (Q, k, e)``, ``padding (Q, k)`` True where there is no neighbour.
+    """
+
+    table: torch.Tensor
+    rows: torch.Tensor
+    deltas: torch.Tensor
+    edge_features: torch.Tensor
+    padding: torch.Tensor
+
+
 class TemporalAttention(nn.Module):
-    """One TGAT/TGN attention layer over a node's temporal neighbours.
+    """One TGAT/TGN temporal attention layer (multi-head attention, then a MergeLayer).
 
     Query ``[h_node, time_encoding(0)]``, keys and values ``[h_neighbour, edge_features,
-    time_encoding(delta)]``; the attention output and ``h_node`` go through a MergeLayer.
-    Shapes: ``h (Q, d)``, ``neighbors (Q, k, d)``, ``edge_features (Q, k, e)``, ``edge_time (Q, k, t)``,
-    ``query_time (Q, t)``, ``padding (Q, k)`` -> ``(Q, d)``. A node with no neighbour gets a zero
-    attention output (TGN attends to one padded neighbour then zeroes the result).
+    time_encoding(delta)]``, as ``torch.nn.MultiheadAttention`` with ``kdim = vdim = d + e + t`` would
+    compute them, except that the key/value projection is split by input part: the neighbour part
+    is projected once per distinct table row, and padded slots are not projected at all (they are
+    masked anyway). A node with no neighbour gets a zero attention output, as in TGN.
+    ``h (Q, d)``, ``query_time (Q, t)``, slots of ``Q`` rows -> ``(Q, d)``.
     """
 
     def __init__(self, embedding_dim: int, edge_dim: int, time_dim: int, n_head: int, dropout: float):
         super().__init__()
-        query_dim = embedding_dim + time_dim
+        self.query_dim = embedding_dim + time_dim
+        self.n_head = n_head
+        self.dropout = dropout
+        self.parts = (embedding_dim, edge_dim, time_dim)
         key_dim = embedding_dim + edge_dim + time_dim
-        self.attention = nn.MultiheadAttention(
-            query_dim, n_head, dropout=dropout, kdim=key_dim, vdim=key_dim, batch_first=True
-        )
-        self.merge = MergeLayer(query_dim, embedding_dim, embedding_dim, embedding_dim)
+        self.query = nn.Linear(self.query_dim, self.query_dim)
+        # rows [0, query_dim) project keys, rows [query_dim, 2 * query_dim) values
+        self.key_value_weight = nn.Parameter(torch.empty(2 * self.query_dim, key_dim))
+        self.key_value_bias = nn.Parameter(torch.zeros(2 * self.query_dim))
+        self.output = nn.Linear(self.query_dim, self.query_dim)
+        for weight in (self.query.weight, self.key_value_weight[: self.query_dim], self.key_value_weight[self.query_dim :]):
+            nn.init.xavier_uniform_(weight)
+        nn.init.zeros_(self.query.bias)
+        nn.init.zeros_(self.output.bias)
+        self.merge = MergeLayer(self.query_dim, embedding_dim, embedding_dim, embedding_dim)
 
-    def forward(self, h, query_time, neighbors, edge_time, edge_features, padding) -> torch.Tensor:
-        query = torch.cat([h, query_time], dim=1).unsqueeze(1)
-        keys = torch.cat([neighbors, edge_features, edge_time], dim=2)
-        no_neighbor = padding.all(dim=1)
-        # An all-masked row would give NaN; unmask one padded key, then zero the output below.
-        padding = padding & ~(no_neighbor.unsqueeze(1) & (torch.arange(padding.shape[1], device=padding.device) == 0))
-        attended, _ = self.attention(query, keys, keys, key_padding_mask=padding, need_weights=False)
-        attended = attended.squeeze(1).masked_fill(no_neighbor.unsqueeze(1), 0.0)
+    def forward(self, h, query_time, slots: NeighborSlots, encode_time) -> torch.Tensor:
+        n_rows, k = slots.padding.shape
+        head_dim = self.query_dim // self.n_head
+        keys, values = self._keys_and_values(slots, encode_time).view(n_rows, k, 2, self.n_head, head_dim).unbind(2)
+        query = self.query(torch.cat([h, query_time], dim=1)).view(n_rows, self.n_head, head_dim)
+        scores = torch.einsum("qhd,qkhd->qhk", query, keys) / head_dim**0.5
+        no_neighbor = slots.padding.all(dim=1)
+        # Rows without any neighbour would softmax over -inf only (NaN): give them zeros instead,
+        # their output is zeroed below.
+        masked = slots.padding & ~no_neighbor.unsqueeze(1)
+        scores = scores.masked_fill(masked.unsqueeze(1), float("-inf"))
+        weights = nn.functional.dropout(torch.softmax(scores, dim=-1), self.dropout, self.training)
+        attended = torch.einsum("qhk,qkhd->qhd", weights, values).reshape(n_rows, self.query_dim)
+        attended = self.output(attended).masked_fill(no_neighbor.unsqueeze(1), 0.0)
         return self.merge(attended, h)
+
+    def _keys_and_values(self, slots: NeighborSlots, encode_time) -> torch.Tensor:
+        """``(Q * k, 2 * query_dim)`` keys and values, zero in padded slots."""
+        node_dim, edge_dim, _ = self.parts
+        weight = self.key_value_weight
+        filled = torch.nonzero(~slots.padding.reshape(-1)).squeeze(1)
+        node_part = nn.functional.linear(slots.table, weight[:, :node_dim])[slots.rows.reshape(-1)[filled]]
+        time_part = nn.functional.linear(encode_time(slots.deltas.reshape(-1)[filled]), weight[:, node_dim + edge_dim :])
+        projected = node_part + time_part + self.key_value_bias
+        if edge_dim:
+            edge_features = slots.edge_features.reshape(-1, edge_dim)[filled]
+            projected = projected + nn.functional.linear(edge_features, weight[:, node_dim : node_dim + edge_dim])
+        dense = projected.new_zeros(slots.padding.numel(), 2 * self.query_dim)
+        return dense.index_put((filled,), projected)
 
 
 class GraphSumLayer(nn.Module):
@@ -106,10 +152,11 @@ class GraphSumLayer(nn.Module):
         self.neighbor_linear = nn.Linear(embedding_dim + time_dim + edge_dim, embedding_dim)
         self.output_linear = nn.Linear(2 * embedding_dim + time_dim, embedding_dim)
 
-    def forward(self, h, query_time, neighbors, edge_time, edge_features, padding) -> torch.Tensor:
-        messages = self.neighbor_linear(torch.cat([neighbors, edge_time, edge_features], dim=2))
-        summed = torch.relu(messages.masked_fill(padding.unsqueeze(2), 0.0).sum(dim=1))
-        return self.output_linear(torch.cat([summed, h, query_time], dim=1))
+    def forward(self, h, query_time, slots: NeighborSlots, encode_time) -> torch.Tensor:
+        neighbors = slots.table[slots.rows]
+        inputs = torch.cat([neighbors, encode_time(slots.deltas), slots.edge_features], dim=2)
+        messages = self.neighbor_linear(inputs).masked_fill(slots.padding.unsqueeze(2), 0.0)
+        return self.output_linear(torch.cat([torch.relu(messages.sum(dim=1)), h, query_time], dim=1))
 
 
 class GraphEmbedding(nn.Module):
@@ -124,33 +171,43 @@ class GraphEmbedding(nn.Module):
     def n_hops(self) -> int:
         return len(self.layers)
 
-    def forward(self, features, memory, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
-        """``features``/``memory`` ``(N_total, d)`` (memory may be None) -> ``(n_queries, d)``."""
-        h = features if memory is None else features + memory
+    def forward(self, features, memory, row_of, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
+        """``features``/``memory`` ``(U, d)`` per distinct node (memory may be None), ``row_of (N_total,)``
+        the distinct node of every neighbourhood row -> ``(n_queries, d)``."""
+        # Before the first layer a row's representation depends on its node only, so it is kept
+        # per distinct node; after it, every row has its own.
+        table = features if memory is None else features + memory
         n_first, k = neighborhood.n_queries, neighborhood.n_neighbors
         for depth, layer in enumerate(self.layers, start=1):
             rows = neighborhood.rows_up_to_level(self.n_hops - depth)
-            neighbors = h[n_first : n_first + rows * k].reshape(rows, k, -1)
-            query_time = self.time_encoder(h.new_zeros(rows))
-            edge_time = self.time_encoder(neighborhood.edge_deltas[:rows])
-            h = layer(
-                h[:rows], query_time, neighbors, edge_time, neighborhood.edge_features[:rows], neighborhood.padding[:rows]
+            slots = NeighborSlots(
+                table=table,
+                rows=row_of[n_first : n_first + rows * k].reshape(rows, k),
+                deltas=neighborhood.edge_deltas[:rows],
+                edge_features=neighborhood.edge_features[:rows],
+                padding=neighborhood.padding[:rows],
             )
-        return h
+            h = table[row_of[:rows]]
+            table = layer(h, self.time_encoder(h.new_zeros(rows)), slots, self.time_encoder)
+            row_of = torch.arange(rows, device=table.device)
+        return table[row_of[:n_first]]
 
 
 class IdentityEmbedding(nn.Module):
-    """The memory itself (or the node features without memory): ``(N_total, d) -> (n_queries, d)``."""
+    """The memory itself (or the node features without memory); same arguments as :class:`GraphEmbedding`."""
 
     n_hops = 0
 
-    def forward(self, features, memory, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
+    def forward(self, features, memory, row_of, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
         source = features if memory is None else memory
-        return source[: neighborhood.n_queries]
+        return source[row_of[: neighborhood.n_queries]]
 
 
 class TimeProjectionEmbedding(nn.Module):
-    """Jodie: ``memory * (1 + w * normalised_time_since_last_update + b)`` with ``w, b ~ N(0, 1)``."""
+    """Jodie: ``memory * (1 + w * normalised_time_since_last_update + b)`` with ``w, b ~ N(0, 1)``.
+
+    ``time_diffs (n_queries,)``; other arguments as :class:`GraphEmbedding`.
+    """
 
     n_hops = 0
 
@@ -160,9 +217,8 @@ class TimeProjectionEmbedding(nn.Module):
         nn.init.normal_(self.projection.weight, 0.0, 1.0)
         nn.init.normal_(self.projection.bias, 0.0, 1.0)
 
-    def forward(self, features, memory, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
-        n = neighborhood.n_queries
-        return memory[:n] * (1 + self.projection(time_diffs.unsqueeze(1)))
+    def forward(self, features, memory, row_of, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
+        return memory[row_of[: neighborhood.n_queries]] * (1 + self.projection(time_diffs.unsqueeze(1)))
 
 
 def build_embedding_module(config: ModelConfig, edge_dim: int, time_encoder: TimeEncoder) -> nn.Module:

@@ -131,7 +131,8 @@ class TGN(nn.Module):
         if self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message:
             module_output, _, view = self._embed(nodes, times, n_neighbors)
         else:
-            module_output, view = None, self._memory_view(torch.as_tensor(nodes, device=self.device))
+            module_output = None
+            view = self._memory_view(*torch.unique(torch.as_tensor(nodes, device=self.device), return_inverse=True))
         self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
 
     def compute_node_embeddings(self, nodes, timestamps, n_neighbors: int, chunk_size: int = EMBEDDING_CHUNK) -> torch.Tensor:
@@ -180,18 +181,19 @@ class TGN(nn.Module):
         needs_module = not self.config.dyrep or self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message
         n_hops = self.embedding.n_hops if needs_module else 0
         neighborhood = self._sample_neighborhood(nodes, times, n_neighbors, n_hops)
+        distinct, row_of = torch.unique(neighborhood.nodes, return_inverse=True)
         memory, view, time_diffs = None, None, None
         if self.memory is not None:
-            view = self._memory_view(neighborhood.nodes)
-            memory = view.memory[view.row_of]
+            view = self._memory_view(distinct, row_of)
+            memory = view.memory
             if self.config.embedding_module == "time":
-                since_update = torch.as_tensor(np.array(times), device=self.device) - view.last_update[view.row_of[: len(nodes)]]
+                since_update = torch.as_tensor(np.array(times), device=self.device) - view.last_update[row_of[: len(nodes)]]
                 time_diffs = ((since_update - self.time_shift[0]) / self.time_shift[1]).float()
         module_output = None
         if needs_module:
-            features = self.feature_encoder(self.node_features[neighborhood.nodes])
-            module_output = self.embedding(features, memory, neighborhood, time_diffs)
-        scored = memory[: len(nodes)] if self.config.dyrep else module_output
+            features = self.feature_encoder(self.node_features[distinct])
+            module_output = self.embedding(features, memory, row_of, neighborhood, time_diffs)
+        scored = memory[row_of[: len(nodes)]] if self.config.dyrep else module_output
         return module_output, scored, view
 
     def _sample_neighborhood(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int, n_hops: int) -> Neighborhood:
@@ -224,9 +226,9 @@ class TGN(nn.Module):
 
     # ----------------------------------------------------------------- memory
 
-    def _memory_view(self, nodes: torch.Tensor) -> MemoryView:
-        """Memory of ``nodes (N,)`` after every earlier batch: pending messages applied, not committed."""
-        distinct, row_of = torch.unique(nodes, return_inverse=True)
+    def _memory_view(self, distinct: torch.Tensor, row_of: torch.Tensor) -> MemoryView:
+        """Memory of the sorted ``distinct (U,)`` nodes after every earlier batch: pending messages
+        applied, not committed; ``row_of (N,)`` maps the call's rows to them."""
         memory, last_update = self.memory.read(distinct)
         applied = torch.zeros_like(distinct, dtype=torch.bool)
         if not self.config.memory_update_at_end:
