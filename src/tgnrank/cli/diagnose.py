@@ -67,13 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group(
         "model (must match the checkpoint unless --auto_detect_params; defaults are train_self_supervised.py's)"
     )
+    same = "as given to train_self_supervised.py"
     for name in INT_MODEL_FLAGS:
-        model.add_argument(f"--{name}", type=int, default=None)
-    model.add_argument("--drop_out", type=float, default=None)
+        model.add_argument(f"--{name}", type=int, default=None, help=same)
+    model.add_argument("--drop_out", type=float, default=None, help=same)
     for name, choices in zip(CHOICE_MODEL_FLAGS, (EMBEDDING_MODULES, MESSAGE_FUNCTIONS, MEMORY_UPDATERS, AGGREGATORS)):
-        model.add_argument(f"--{name}", choices=choices, default=None)
+        model.add_argument(f"--{name}", choices=choices, default=None, help=same)
     for name in BOOL_MODEL_FLAGS:
-        model.add_argument(f"--{name}", action="store_true", default=None)
+        model.add_argument(f"--{name}", action="store_true", default=None, help=same)
 
 
 def run(args: argparse.Namespace) -> int:
