@@ -36,7 +36,8 @@ class PerQueryReference:
 
     def __init__(self, events: Interactions, n_nodes: int):
         lists = [[] for _ in range(n_nodes + 1)]
-        for source, destination, edge, time_ in zip(events.sources, events.destinations, events.edge_idxs, events.timestamps):
+        rows = zip(events.sources, events.destinations, events.edge_idxs, events.timestamps)
+        for source, destination, edge, time_ in rows:
             lists[source].append((destination, edge, time_))
             lists[destination].append((source, edge, time_))
         self.neighbors, self.edges, self.times = [], [], []
@@ -105,7 +106,10 @@ def main() -> None:
         for a, b in zip(mine, theirs):
             np.testing.assert_array_equal(a, b)
 
-    print(f"graph: {args.events} events, {n_nodes} nodes; {n_queries} queries in {len(queries)} batches, n_degree {args.n_degree}")
+    print(
+        f"graph: {args.events} events, {n_nodes} nodes; {n_queries} queries in {len(queries)} batches, "
+        f"n_degree {args.n_degree}"
+    )
     print(f"index build: vectorised {build_vectorised:.3f} s, per-query reference {build_reference:.3f} s")
     print(f"vectorised CSR finder: {n_queries / seconds_vectorised:12,.0f} queries/s ({seconds_vectorised:.3f} s)")
     print(f"per-query reference  : {n_queries / seconds_reference:12,.0f} queries/s ({seconds_reference:.3f} s)")

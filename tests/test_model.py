@@ -65,7 +65,11 @@ class TinyGraph:
     def process(self, model: TGN, batch: slice) -> None:
         events = self.events
         model.process_events(
-            events.sources[batch], events.destinations[batch], events.timestamps[batch], events.edge_idxs[batch], N_DEGREE
+            events.sources[batch],
+            events.destinations[batch],
+            events.timestamps[batch],
+            events.edge_idxs[batch],
+            N_DEGREE,
         )
 
 
@@ -87,7 +91,13 @@ def graph() -> TinyGraph:
 def memory_options():
     """Every combination of the memory options (64 settings)."""
     keys = ("embedding_module", "memory_updater", "message_function", "aggregator", "memory_update_at_end")
-    values = (("graph_attention", "graph_sum", "identity", "time"), ("gru", "rnn"), ("identity", "mlp"), ("last", "mean"), (False, True))
+    values = (
+        ("graph_attention", "graph_sum", "identity", "time"),
+        ("gru", "rnn"),
+        ("identity", "mlp"),
+        ("last", "mean"),
+        (False, True),
+    )
     return [dict(zip(keys, combination), use_memory=True) for combination in itertools.product(*values)]
 
 
@@ -171,7 +181,9 @@ def test_corrupting_events_from_time_t_on_changes_nothing_before_t(options):
     order = np.argsort(shifted_times, kind="stable")
     corrupted.events = Interactions(
         sources=np.concatenate([clean.events.sources[~late], rng.integers(1, N_COMPANIES + 1, size=n_late)]),
-        destinations=np.concatenate([clean.events.destinations[~late], rng.integers(N_COMPANIES + 1, N_NODES + 1, size=n_late)]),
+        destinations=np.concatenate(
+            [clean.events.destinations[~late], rng.integers(N_COMPANIES + 1, N_NODES + 1, size=n_late)]
+        ),
         timestamps=np.concatenate([clean.events.timestamps[~late], shifted_times[order]]),
         edge_idxs=clean.events.edge_idxs,
         labels=clean.events.labels,
@@ -197,7 +209,8 @@ def test_corrupting_events_from_time_t_on_changes_nothing_before_t(options):
                 rtol=1e-5, atol=1e-5,  # a different mix of rows in one matrix product may round differently
             )
             before = times < cutoff
-            for clean_logits, corrupted_logits in zip(clean.logits(clean_model, batch), corrupted.logits(corrupted_model, batch)):
+            outputs = zip(clean.logits(clean_model, batch), corrupted.logits(corrupted_model, batch))
+            for clean_logits, corrupted_logits in outputs:
                 torch.testing.assert_close(clean_logits[before], corrupted_logits[before], rtol=1e-5, atol=1e-5)
             compared += int(before.sum())
     assert compared == int((~late).sum()) and 0 < (late[45:60]).sum() < 15  # a batch straddles the cutoff
@@ -230,7 +243,8 @@ def test_pending_messages_apply_in_embeddings_without_being_committed():
     model = graph.model(use_memory=True, embedding_module="identity").eval()
     edge = torch.as_tensor(graph.edge_features[7])
     with torch.no_grad():
-        model.compute_edge_logits(np.array([1]), np.array([13]), np.array([14]), np.array([2.0]), np.array([7]), N_DEGREE)
+        one = dict(sources=[1], destinations=[13], negatives=[14], timestamps=[2.0], edge_idxs=[7])
+        model.compute_edge_logits(**{key: np.array(value) for key, value in one.items()}, n_neighbors=N_DEGREE)
         assert model.memory_state_dict()["memory"].abs().sum() == 0
         raw = torch.cat([torch.zeros(16), edge, model.time_encoder(torch.tensor([2.0]))[0]])
         expected = model.memory_updater(model.message_function(raw[None]), torch.zeros(1, 8))[0]
@@ -344,7 +358,8 @@ def test_link_predictor_projected_scoring_equals_direct_scoring(graph):
     predictor = graph.model(use_memory=True).link_predictor
     sources, destinations = torch.randn(7, 8), torch.randn(7, 8)
     direct = predictor(sources, destinations)
-    projected = predictor.score_projected(predictor.project_sources(sources), predictor.project_destinations(destinations))
+    projected_sources = predictor.project_sources(sources)
+    projected = predictor.score_projected(projected_sources, predictor.project_destinations(destinations))
     assert direct.shape == (7,)
     torch.testing.assert_close(projected, direct)
 
@@ -402,7 +417,8 @@ def test_defaults_match_the_original_script_and_round_trip():
     assert (config.embedding_module, config.message_function, config.memory_updater, config.aggregator) == (
         "graph_attention", "identity", "gru", "last",
     )
-    assert (config.message_dim, config.memory_dim, config.use_memory, config.memory_update_at_end) == (100, 172, False, False)
+    memory_options = (config.message_dim, config.memory_dim, config.use_memory, config.memory_update_at_end)
+    assert memory_options == (100, 172, False, False)
     for variant in ("tgn", "jodie", "dyrep", "tgat"):
         preset = ModelConfig.preset(variant)
         assert ModelConfig.from_dict({**preset.to_dict(), "lr": 0.1}) == preset

@@ -45,7 +45,8 @@ def test_hand_example_most_recent_with_ties_and_padding():
     # edge 1: 1-3 @1, edge 2: 2-3 @2, edge 3: 1-4 @2, edge 4: 1-3 @5
     events = make_interactions([1, 2, 1, 1], [3, 3, 4, 3], [1.0, 2.0, 2.0, 5.0])
     finder = NeighborFinder.from_interactions(events, n_nodes=4)
-    neighbors, edges, times = finder.get_temporal_neighbor(np.array([1, 1, 3, 3, 4]), np.array([2.0, 5.0, 2.0, 9.0, 2.0]), 2)
+    query_nodes, query_times = np.array([1, 1, 3, 3, 4]), np.array([2.0, 5.0, 2.0, 9.0, 2.0])
+    neighbors, edges, times = finder.get_temporal_neighbor(query_nodes, query_times, 2)
     # node 1 before 2: only edge 1; before 5: edges 1 and 3 (edge 4 at 5 is not strictly before)
     np.testing.assert_array_equal(neighbors, [[0, 3], [3, 4], [0, 1], [2, 1], [0, 0]])
     np.testing.assert_array_equal(edges, [[0, 1], [1, 3], [0, 1], [2, 4], [0, 0]])

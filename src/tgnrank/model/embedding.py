@@ -104,7 +104,8 @@ class TemporalAttention(nn.Module):
         self.key_value_weight = nn.Parameter(torch.empty(2 * self.query_dim, key_dim))
         self.key_value_bias = nn.Parameter(torch.zeros(2 * self.query_dim))
         self.output = nn.Linear(self.query_dim, self.query_dim)
-        for weight in (self.query.weight, self.key_value_weight[: self.query_dim], self.key_value_weight[self.query_dim :]):
+        keys_weight, values_weight = self.key_value_weight.data.chunk(2)
+        for weight in (self.query.weight, keys_weight, values_weight):
             nn.init.xavier_uniform_(weight)
         nn.init.zeros_(self.query.bias)
         nn.init.zeros_(self.output.bias)
@@ -132,7 +133,8 @@ class TemporalAttention(nn.Module):
         weight = self.key_value_weight
         filled = torch.nonzero(~slots.padding.reshape(-1)).squeeze(1)
         node_part = nn.functional.linear(slots.table, weight[:, :node_dim])[slots.rows.reshape(-1)[filled]]
-        time_part = nn.functional.linear(encode_time(slots.deltas.reshape(-1)[filled]), weight[:, node_dim + edge_dim :])
+        time_encoding = encode_time(slots.deltas.reshape(-1)[filled])
+        time_part = nn.functional.linear(time_encoding, weight[:, node_dim + edge_dim :])
         projected = node_part + time_part + self.key_value_bias
         if edge_dim:
             edge_features = slots.edge_features.reshape(-1, edge_dim)[filled]
@@ -230,7 +232,8 @@ def build_embedding_module(config: ModelConfig, edge_dim: int, time_encoder: Tim
         ]
         return GraphEmbedding(layers, time_encoder)
     if config.embedding_module == "graph_sum":
-        return GraphEmbedding([GraphSumLayer(dim, edge_dim, config.time_dim) for _ in range(config.n_layer)], time_encoder)
+        layers = [GraphSumLayer(dim, edge_dim, config.time_dim) for _ in range(config.n_layer)]
+        return GraphEmbedding(layers, time_encoder)
     if config.embedding_module == "identity":
         return IdentityEmbedding()
     if config.embedding_module == "time":

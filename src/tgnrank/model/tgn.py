@@ -60,7 +60,14 @@ class TGN(nn.Module):
     the public methods are numpy arrays; outputs are tensors on ``device``.
     """
 
-    def __init__(self, config: ModelConfig, node_features: np.ndarray, edge_features: np.ndarray, neighbor_finder, device="cpu"):
+    def __init__(
+        self,
+        config: ModelConfig,
+        node_features: np.ndarray,
+        edge_features: np.ndarray,
+        neighbor_finder,
+        device="cpu",
+    ):
         super().__init__()
         config.validate()
         self.config = config
@@ -81,7 +88,9 @@ class TGN(nn.Module):
             raw_message_dim = 2 * config.memory_dim + edge_dim + config.time_dim
             self.message_function = build_message_function(config.message_function, raw_message_dim, config.message_dim)
             self.aggregator = build_aggregator(config.aggregator)
-            self.memory_updater = MemoryUpdater(config.memory_updater, self.message_function.output_dim, config.memory_dim)
+            self.memory_updater = MemoryUpdater(
+                config.memory_updater, self.message_function.output_dim, config.memory_dim
+            )
             pending_dim = 0 if config.memory_update_at_end else raw_message_dim
             self.memory = Memory(self.n_node_rows, config.memory_dim, pending_dim)
         # Jodie's time-delta normalisation; a buffer so that a reloaded checkpoint keeps its values.
@@ -108,7 +117,9 @@ class TGN(nn.Module):
         sources, destinations, timestamps, edge_idxs = _as_batch(sources, destinations, timestamps, edge_idxs)
         negatives = np.asarray(negatives, dtype=np.int64)
         if negatives.shape[:1] != sources.shape:
-            raise ValueError(f"negatives must have shape (B,) or (B, n_neg) with B={len(sources)}, got {negatives.shape}")
+            raise ValueError(
+                f"negatives must have shape (B,) or (B, n_neg) with B={len(sources)}, got {negatives.shape}"
+            )
         n_neg = int(np.prod(negatives.shape[1:], dtype=np.int64))
         batch = len(sources)
         nodes = np.concatenate([sources, destinations, negatives.reshape(-1)])
@@ -135,7 +146,9 @@ class TGN(nn.Module):
             view = self._memory_view(*torch.unique(torch.as_tensor(nodes, device=self.device), return_inverse=True))
         self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
 
-    def compute_node_embeddings(self, nodes, timestamps, n_neighbors: int, chunk_size: int = EMBEDDING_CHUNK) -> torch.Tensor:
+    def compute_node_embeddings(
+        self, nodes, timestamps, n_neighbors: int, chunk_size: int = EMBEDDING_CHUNK
+    ) -> torch.Tensor:
         """Embeddings ``(N, embedding_dim)`` that the link predictor scores, for ``nodes`` at ``timestamps``
         (both ``(N,)``), with pending messages applied but not committed; in chunks of ``chunk_size``."""
         nodes = np.asarray(nodes, dtype=np.int64)
@@ -178,7 +191,10 @@ class TGN(nn.Module):
         """Embed ``nodes (N,)`` at ``times (N,)``: returns the embedding module's output ``(N, d)``,
         the embeddings to score ``(N, d)`` (the memory with ``dyrep``) and the :class:`MemoryView`."""
         # With dyrep the memory is scored; the module only matters if messages carry its output.
-        needs_module = not self.config.dyrep or self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message
+        config = self.config
+        needs_module = (
+            not config.dyrep or config.use_source_embedding_in_message or config.use_destination_embedding_in_message
+        )
         n_hops = self.embedding.n_hops if needs_module else 0
         neighborhood = self._sample_neighborhood(nodes, times, n_neighbors, n_hops)
         distinct, row_of = torch.unique(neighborhood.nodes, return_inverse=True)
@@ -187,7 +203,8 @@ class TGN(nn.Module):
             view = self._memory_view(distinct, row_of)
             memory = view.memory
             if self.config.embedding_module == "time":
-                since_update = torch.as_tensor(np.array(times), device=self.device) - view.last_update[row_of[: len(nodes)]]
+                query_times = torch.as_tensor(np.array(times), device=self.device)
+                since_update = query_times - view.last_update[row_of[: len(nodes)]]
                 time_diffs = ((since_update - self.time_shift[0]) / self.time_shift[1]).float()
         module_output = None
         if needs_module:
@@ -201,13 +218,20 @@ class TGN(nn.Module):
         if n_hops == 0:
             return Neighborhood(torch.as_tensor(nodes, device=self.device), (len(nodes),), 0)
         if isinstance(n_neighbors, bool) or int(n_neighbors) != n_neighbors or n_neighbors < 1:
-            raise ConfigError(f"--n_degree must be an integer >= 1 for --embedding_module {self.config.embedding_module}, got {n_neighbors!r}")
+            raise ConfigError(
+                f"--n_degree must be an integer >= 1 for --embedding_module {self.config.embedding_module}, "
+                f"got {n_neighbors!r}"
+            )
         if self.neighbor_finder is None:
-            raise ValueError(f"embedding module {self.config.embedding_module!r} needs a neighbour finder; call set_neighbor_finder")
+            raise ValueError(
+                f"embedding module {self.config.embedding_module!r} needs a neighbour finder; call set_neighbor_finder"
+            )
         level_nodes, level_times = [nodes], [times]
         edge_idxs, edge_deltas = [], []
         for _ in range(n_hops):
-            neighbors, edges, edge_times = self.neighbor_finder.get_temporal_neighbor(level_nodes[-1], level_times[-1], n_neighbors)
+            neighbors, edges, edge_times = self.neighbor_finder.get_temporal_neighbor(
+                level_nodes[-1], level_times[-1], n_neighbors
+            )
             edge_idxs.append(edges)
             edge_deltas.append(level_times[-1][:, None] - edge_times)
             level_nodes.append(neighbors.reshape(-1))
@@ -241,7 +265,9 @@ class TGN(nn.Module):
                 applied = has_pending
         return MemoryView(distinct, row_of, memory, last_update, applied)
 
-    def _record_interactions(self, view: MemoryView, sources, destinations, timestamps, edge_idxs, module_output) -> None:
+    def _record_interactions(
+        self, view: MemoryView, sources, destinations, timestamps, edge_idxs, module_output
+    ) -> None:
         """Memory bookkeeping of the positive interactions (the first ``2B`` rows of ``view``)."""
         batch = len(sources)
         if batch == 0:
@@ -291,7 +317,9 @@ class TGN(nn.Module):
         return node_ids, messages, times_t.repeat_interleave(2)
 
 
-def build_model(config: ModelConfig, node_features: np.ndarray, edge_features: np.ndarray, neighbor_finder, device="cpu") -> TGN:
+def build_model(
+    config: ModelConfig, node_features: np.ndarray, edge_features: np.ndarray, neighbor_finder, device="cpu"
+) -> TGN:
     """A freshly initialised :class:`TGN` on ``device``."""
     return TGN(config, node_features, edge_features, neighbor_finder, device)
 
@@ -305,9 +333,17 @@ def _as_feature_matrix(values: np.ndarray, name: str) -> torch.Tensor:
 
 def _as_batch(sources, destinations, timestamps, edge_idxs):
     sources = np.asarray(sources, dtype=np.int64)
-    arrays = (sources, np.asarray(destinations, dtype=np.int64), np.asarray(timestamps, dtype=np.float64), np.asarray(edge_idxs, dtype=np.int64))
+    arrays = (
+        sources,
+        np.asarray(destinations, dtype=np.int64),
+        np.asarray(timestamps, dtype=np.float64),
+        np.asarray(edge_idxs, dtype=np.int64),
+    )
     if any(array.shape != sources.shape or array.ndim != 1 for array in arrays):
-        raise ValueError(f"sources, destinations, timestamps and edge_idxs must be 1-d of one length, got {[a.shape for a in arrays]}")
+        raise ValueError(
+            "sources, destinations, timestamps and edge_idxs must be 1-d of one length, "
+            f"got shapes {[array.shape for array in arrays]}"
+        )
     return arrays
 
 

@@ -33,7 +33,9 @@ def time_shift_statistics(sources: np.ndarray, destinations: np.ndarray, timesta
     time 0); here both roles are pooled so that a node's embedding depends only on (node, time),
     which the ranking diagnostic needs. Returns ``(0.0, 1.0)`` for no events.
     """
-    deltas = np.concatenate([_deltas_since_previous(sources, timestamps), _deltas_since_previous(destinations, timestamps)])
+    deltas = np.concatenate(
+        [_deltas_since_previous(sources, timestamps), _deltas_since_previous(destinations, timestamps)]
+    )
     if len(deltas) == 0:
         return 0.0, 1.0
     std = float(np.std(deltas))
