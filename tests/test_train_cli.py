@@ -116,6 +116,8 @@ from tgnrank.data.synthetic import generate_synthetic  # noqa: E402
 # epoch) reached a best validation AP of 0.711, 0.721 and 0.712 with seeds 0, 1 and 2 on the dataset
 # below (with --bs 200: 0.64-0.68). Constant or input-blind scores give 0.5 against random negatives.
 VAL_AP_FLOOR = 0.65
+# Tests that check what a run records, not how well it learns, use a smaller model to stay fast.
+SMALL_MODEL = ["--memory_dim", "32", "--node_dim", "32", "--time_dim", "16", "--message_dim", "32", "--n_degree", "5"]
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +171,7 @@ def test_guide_baseline_command_trains_saves_and_reloads_to_the_same_scores(work
 
 
 def test_focal_loss_run_records_its_settings(workdir, monkeypatch):
-    assert train(workdir, monkeypatch, "--use_memory", "--use_focal_loss", "--focal_gamma", "1.5", "--prefix", "focal") == 0
+    assert train(workdir, monkeypatch, "--use_memory", "--use_focal_loss", "--focal_gamma", "1.5", "--prefix", "focal", *SMALL_MODEL) == 0
     results = json.loads((workdir / "results/focal-toy.json").read_text())
     assert results["config"]["use_focal_loss"] is True and results["config"]["focal_gamma"] == 1.5
     # focal loss (alpha 0.25) of a barely trained model is far below BCE's 2 ln 2 = 1.386
@@ -178,7 +180,7 @@ def test_focal_loss_run_records_its_settings(workdir, monkeypatch):
 
 def test_hard_negatives_run_records_settings_and_sampler_stats(workdir, monkeypatch):
     flags = ["--use_memory", "--use_hard_negatives", "--hard_neg_ratio", "0.5", "--hard_neg_temperature", "0.1",
-             "--hard_neg_topk", "20", "--prefix", "hardneg"]
+             "--hard_neg_topk", "20", "--prefix", "hardneg", *SMALL_MODEL]
     assert train(workdir, monkeypatch, *flags) == 0
     checkpoint = torch.load(workdir / "saved_models/hardneg-toy.pth", weights_only=True)
     assert {key: checkpoint["config"][key] for key in ("use_hard_negatives", "hard_neg_ratio", "hard_neg_temperature",
@@ -191,7 +193,7 @@ def test_hard_negatives_run_records_settings_and_sampler_stats(workdir, monkeypa
 def test_same_seed_same_losses_with_the_real_model(workdir, monkeypatch):
     losses = []
     for prefix, seed in (("seed-a", "5"), ("seed-b", "5")):
-        assert train(workdir, monkeypatch, "--use_memory", "--seed", seed, "--prefix", prefix) == 0
+        assert train(workdir, monkeypatch, "--use_memory", "--seed", seed, "--prefix", prefix, *SMALL_MODEL) == 0
         losses.append(json.loads((workdir / f"results/{prefix}-toy.json").read_text())["runs"][0]["train_losses"])
     assert losses[0] == losses[1]  # that another seed changes them is checked in test_train.py
 

@@ -212,75 +212,115 @@ def train_run(
 ) -> RunResult:
     """One complete run: epochs with validation and early stopping, the test, the final checkpoint."""
     callbacks = callbacks or TrainingCallbacks()
-    data, split = training_data.data, training_data.split
     set_seeds(config.seed)
-    train_finder = build_neighbor_finder(split.train, data.n_nodes, config)
-    full_finder = build_neighbor_finder(split.full, data.n_nodes, config)
-    model = build_training_model(config, data, train_finder, device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    criterion = make_loss(config.use_focal_loss, config.focal_alpha, config.focal_gamma)
-    sampler = _training_sampler(config, data, split.train, device)
-    config_entry = checkpoint_config(config, data)
-    stopper = EarlyStopping(config.patience)
-    history: list[EpochRecord] = []
-    last_checkpoint: Path | None = None
+    parts = _RunParts.build(config, training_data, device)
+    state = _RunState()
     callbacks.on_run_start(run, config)
     logger.info("Run %d (seed %d) on %s: %s", run, config.seed, device, _describe(config))
-
     try:
-        stopped_early = False
-        for epoch in range(config.n_epoch):
-            start = time.perf_counter()
-            model.set_neighbor_finder(train_finder)
-            train_loss, epoch_time = train_epoch(model, optimizer, criterion, split.train, sampler, config, epoch, callbacks)
-            validation = validate(model, training_data, full_finder, config)
-            record = EpochRecord(
-                run=run,
-                epoch=epoch,
-                train_loss=train_loss,
-                epoch_time=epoch_time,
-                total_epoch_time=time.perf_counter() - start,
-                events_per_second=len(split.train) / max(epoch_time, 1e-9),
-                sampler_stats=_plain(sampler.stats()) if hasattr(sampler, "stats") else {},
-                **validation,
-            )
-            history.append(record)
-            last_checkpoint = paths.epoch_checkpoint_path(epoch)
-            progress = history_metrics(run, config.seed, history)
-            save_checkpoint(last_checkpoint, make_checkpoint(config_entry, model, progress))
-            write_pickle(paths.results_pickle_path(run), progress)
-            _log_epoch(record)
-            callbacks.on_epoch_end(record)
-            if stopper.step(record.val_ap):
-                stopped_early = True
-                logger.info("No improvement over %d epochs, stop training", config.patience)
-                break
-
-        best_epoch = stopper.best_epoch if stopper.best_epoch is not None else history[-1].epoch
-        if best_epoch != history[-1].epoch:
-            _restore_epoch(model, paths.epoch_checkpoint_path(best_epoch), config)
-            logger.info("Restored the best model, from epoch %d (val AP %.4f)", best_epoch, history[best_epoch].val_ap)
-
-        test = test_model(model, training_data, full_finder, config)
-        result = RunResult(
-            run=run,
-            seed=config.seed,
-            history=history,
-            best_epoch=best_epoch,
-            stopped_early=stopped_early,
-            model_path=paths.model_path(run),
-            **test,
-        )
-        metrics = result.metrics()
-        save_checkpoint(result.model_path, make_checkpoint(config_entry, model, metrics))
-        write_pickle(paths.results_pickle_path(run), metrics)
+        stopper = _train_epochs(parts, config, training_data, paths, run, callbacks, state)
+        result = _finish_run(parts, config, training_data, paths, run, stopper, state)
     except KeyboardInterrupt:
-        raise TrainingInterrupted(len(history), last_checkpoint) from None
+        raise TrainingInterrupted(len(state.history), state.last_checkpoint) from None
     logger.info(
         "Run %d: test AP %.4f AUC %.4f, new-node test AP %.4f AUC %.4f; model saved to %s",
         run, result.test_ap, result.test_auc, result.new_node_test_ap, result.new_node_test_auc, result.model_path,
     )
     callbacks.on_run_end(result)
+    return result
+
+
+@dataclass
+class _RunParts:
+    """What one run trains and evaluates with."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    criterion: LossFunction
+    sampler: object
+    train_finder: object
+    full_finder: object
+    config_entry: dict
+
+    @classmethod
+    def build(cls, config: TrainConfig, training_data: TrainingData, device: torch.device) -> "_RunParts":
+        data, split = training_data.data, training_data.split
+        train_finder = build_neighbor_finder(split.train, data.n_nodes, config)
+        model = build_training_model(config, data, train_finder, device)
+        return cls(
+            model=model,
+            optimizer=torch.optim.Adam(model.parameters(), lr=config.lr),
+            criterion=make_loss(config.use_focal_loss, config.focal_alpha, config.focal_gamma),
+            sampler=_training_sampler(config, data, split.train, device),
+            train_finder=train_finder,
+            full_finder=build_neighbor_finder(split.full, data.n_nodes, config),
+            config_entry=checkpoint_config(config, data),
+        )
+
+
+@dataclass
+class _RunState:
+    """Completed epochs so far, and the checkpoint of the last one (what Ctrl-C leaves behind)."""
+
+    history: list[EpochRecord] = field(default_factory=list)
+    last_checkpoint: Path | None = None
+
+
+def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: TrainingData, paths: RunPaths, run: int,
+                  callbacks: TrainingCallbacks, state: _RunState) -> EarlyStopping:
+    """Train and validate epoch after epoch, checkpointing each, until ``n_epoch`` or early stopping."""
+    stopper = EarlyStopping(config.patience)
+    n_train = len(training_data.split.train)
+    for epoch in range(config.n_epoch):
+        start = time.perf_counter()
+        parts.model.set_neighbor_finder(parts.train_finder)
+        train_loss, epoch_time = train_epoch(
+            parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config, epoch, callbacks
+        )
+        validation = validate(parts.model, training_data, parts.full_finder, config)
+        record = EpochRecord(
+            run=run,
+            epoch=epoch,
+            train_loss=train_loss,
+            epoch_time=epoch_time,
+            total_epoch_time=time.perf_counter() - start,
+            events_per_second=n_train / max(epoch_time, 1e-9),
+            sampler_stats=_plain(parts.sampler.stats()) if hasattr(parts.sampler, "stats") else {},
+            **validation,
+        )
+        state.history.append(record)
+        progress = history_metrics(run, config.seed, state.history)
+        save_checkpoint(paths.epoch_checkpoint_path(epoch), make_checkpoint(parts.config_entry, parts.model, progress))
+        state.last_checkpoint = paths.epoch_checkpoint_path(epoch)
+        write_pickle(paths.results_pickle_path(run), progress)
+        _log_epoch(record)
+        callbacks.on_epoch_end(record)
+        if stopper.step(record.val_ap):
+            logger.info("No improvement over %d epochs, stop training", config.patience)
+            break
+    return stopper
+
+
+def _finish_run(parts: _RunParts, config: TrainConfig, training_data: TrainingData, paths: RunPaths, run: int,
+                stopper: EarlyStopping, state: _RunState) -> RunResult:
+    """Restore the best epoch, test it, and save the final checkpoint and results of the run."""
+    history = state.history
+    best_epoch = stopper.best_epoch if stopper.best_epoch is not None else history[-1].epoch
+    if best_epoch != history[-1].epoch:
+        _restore_epoch(parts.model, paths.epoch_checkpoint_path(best_epoch), config)
+        logger.info("Restored the best model, from epoch %d (val AP %.4f)", best_epoch, history[best_epoch].val_ap)
+    result = RunResult(
+        run=run,
+        seed=config.seed,
+        history=history,
+        best_epoch=best_epoch,
+        stopped_early=len(history) < config.n_epoch,
+        model_path=paths.model_path(run),
+        **test_model(parts.model, training_data, parts.full_finder, config),
+    )
+    metrics = result.metrics()
+    save_checkpoint(result.model_path, make_checkpoint(parts.config_entry, parts.model, metrics))
+    write_pickle(paths.results_pickle_path(run), metrics)
     return result
 
 
