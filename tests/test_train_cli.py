@@ -195,7 +195,9 @@ def test_same_seed_same_losses_with_the_real_model(workdir, monkeypatch):
     for prefix, seed in (("seed-a", "5"), ("seed-b", "5")):
         assert train(workdir, monkeypatch, "--use_memory", "--seed", seed, "--prefix", prefix, *SMALL_MODEL) == 0
         losses.append(json.loads((workdir / f"results/{prefix}-toy.json").read_text())["runs"][0]["train_losses"])
-    assert losses[0] == losses[1]  # that another seed changes them is checked in test_train.py
+    # Equal up to float32 rounding: BLAS may split sums differently when fewer cores are free.
+    # That another seed changes them is checked in test_train.py.
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
 
 
 def test_random_sampling_without_the_hard_negative_flag():
