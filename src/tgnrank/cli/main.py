@@ -16,6 +16,7 @@ from tgnrank.errors import TgnrankError
 
 SUBCOMMANDS = {
     "generate": "tgnrank.cli.generate",
+    "compare": "tgnrank.cli.compare",
     "diagnose": "tgnrank.cli.diagnose",
     "import-crunchbase": "tgnrank.cli.import_crunchbase",
     "info": "tgnrank.cli.info",

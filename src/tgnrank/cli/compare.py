@@ -1,0 +1,142 @@
+"""Train the guide's four configurations (baseline; focal loss; hard negatives; focal loss + hard
+negatives), rank the candidates of a future window with each, and report the guide's table
+(Precision@1000, Recall@1000, median rank, vs Random) beside the best baseline.
+
+Every configuration uses the guide's settings (focal alpha 0.25, gamma 2.0; hard-negative ratio 0.5,
+temperature 0.1) and the shared flags below. Writes, under --out: saved_models/{prefix}-{data}.pth per
+model (prefix = the configuration's name, with -s{seed} when several seeds are compared), compare.json,
+report.md, report.html (self-contained, plots embedded) and the plots as PNG files. An interrupted
+comparison resumes where it stopped when run again with the same arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from tgnrank.cli.diagnose import ProgressBars
+from tgnrank.errors import ConfigError
+from tgnrank.train.config import AGGREGATORS, EMBEDDING_MODULES, MEMORY_UPDATERS, MESSAGE_FUNCTIONS, TrainConfig
+
+HELP = "train the guide's four configurations over seeds and compare them (table, report.md, report.html)"
+
+# Flags each configuration or seed sets itself, or that make no sense for a comparison.
+CONTROLLED_FIELDS = {
+    "data", "data_dir", "n_epoch", "gpu", "use_memory", "prefix", "seed", "n_runs", "wandb",
+    "use_focal_loss", "focal_alpha", "focal_gamma", "use_hard_negatives", "hard_neg_ratio", "hard_neg_temperature",
+}
+CHOICES = {
+    "embedding_module": EMBEDDING_MODULES,
+    "message_function": MESSAGE_FUNCTIONS,
+    "memory_updater": MEMORY_UPDATERS,
+    "aggregator": AGGREGATORS,
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    main = parser.add_argument_group("comparison")
+    main.add_argument("-d", "--data", default=defaults.data, help="dataset name: data/ml_{data}.* (default %(default)s)")
+    main.add_argument("--data_dir", default=defaults.data_dir, help="folder holding the ml_ files (default %(default)s)")
+    main.add_argument("--n_epoch", type=int, default=defaults.n_epoch, help="epochs per model (default %(default)s)")
+    main.add_argument("--seeds", default="0",
+                      help="comma-separated seeds; every configuration is trained once per seed and the table shows "
+                           "mean ± std (default %(default)s)")
+    main.add_argument("--out", default=None, help="output folder (default reports/compare-{data})")
+    main.add_argument("--restart", action="store_true",
+                      help="discard the finished runs recorded in --out and train everything again")
+    main.add_argument("--window", default="test", choices=("val", "test"),
+                      help="window ranked by the diagnostic: val = (val_time, test_time], test = (test_time, last event] "
+                           "(default %(default)s)")
+    main.add_argument("--k", default="100,1000,10000",
+                      help="comma-separated K of Precision@K and Recall@K in the full table (default %(default)s)")
+    main.add_argument("--baselines", default="all",
+                      help="comma-separated baselines among popularity,recency,coinvestment,ppr, or 'all' (default %(default)s)")
+    main.add_argument("--gpu", type=int, default=defaults.gpu,
+                      help="CUDA device index, used when CUDA is available; -1 forces the CPU (default %(default)s)")
+    main.add_argument("--use_memory", action=argparse.BooleanOptionalAction, default=True,
+                      help="TGN's node memory, on in all the guide's configurations (default on; --no-use_memory for TGAT)")
+
+    shared = parser.add_argument_group("training flags shared by every configuration (as train_self_supervised.py)")
+    for spec in fields(TrainConfig):
+        if spec.name in CONTROLLED_FIELDS:
+            continue
+        default = getattr(defaults, spec.name)
+        if isinstance(default, bool):
+            shared.add_argument(f"--{spec.name}", action="store_true", help="as train_self_supervised.py")
+        else:
+            shared.add_argument(f"--{spec.name}", type=type(default), default=default, choices=CHOICES.get(spec.name),
+                                help="as train_self_supervised.py (default %(default)s)")
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        seeds = ()
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds must be distinct comma-separated integers >= 0 (e.g. 0,1,2), got {text!r}")
+    return seeds
+
+
+def settings_from_args(args: argparse.Namespace):
+    """The validated CompareSettings of parsed arguments (ConfigError names a bad flag)."""
+    from tgnrank.cli.diagnose import parse_baselines, parse_ks
+    from tgnrank.eval.compare import CompareSettings
+    from tgnrank.eval.diagnostic import DiagnosticOptions
+
+    base = TrainConfig.from_dict({spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)})
+    return CompareSettings(
+        base=base,
+        seeds=parse_seeds(args.seeds),
+        out_dir=Path(args.out or f"reports/compare-{base.data}"),
+        window=args.window,
+        options=DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines)),
+        restart=args.restart,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tgnrank.cli.train import ProgressBar
+    from tgnrank.eval.compare import RESULTS_FILE, STATE_FILE, run_comparison
+    from tgnrank.eval.report import format_table, write_report
+    from tgnrank.train.device import select_device
+    from tgnrank.train.loop import TrainingInterrupted
+    from tgnrank.train.outputs import attach_log_file
+
+    settings = settings_from_args(args)
+    settings.base.model_config()  # the model's own checks, before any file is touched
+    device = select_device(args.gpu)
+    log_path = settings.out_dir / "compare.log"
+    handler = attach_log_file(log_path)
+    logging.getLogger(__name__).info("Logging to %s", log_path)
+    training_progress = ProgressBar()
+    try:
+        with RankingBars() as ranking_progress:
+            results = run_comparison(settings, device, training_progress, ranking_progress)
+    except TrainingInterrupted as stop:
+        print(f"{stop}\nfinished runs are recorded in {settings.out_dir / STATE_FILE}: run the same command again "
+              "to resume", file=sys.stderr)
+        return 130
+    finally:
+        training_progress.close()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    paths = write_report(results, settings.out_dir)
+    print(format_table(results))
+    print(f"\nreport: {paths['html']} and {paths['markdown']}; results: {settings.out_dir / RESULTS_FILE}")
+    return 0
+
+
+
+class RankingBars(ProgressBars):
+    """The diagnostic's bars, each closed as soon as its scorer is done (several diagnostics run in turn)."""
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        super().__call__(name, done, total)
+        if done >= total:
+            self.close()
+            self.bar, self.name = None, None

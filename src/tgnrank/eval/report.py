@@ -1,0 +1,378 @@
+"""The comparison report: the guide's table as text, ``report.md`` and a self-contained ``report.html``.
+
+Everything renders from the results dict of :func:`tgnrank.eval.compare.assemble_results`. Tables are
+built once as rows of cells and written three ways (aligned text, Markdown, HTML). Plots are drawn
+with matplotlib's object API (no pyplot state, no display needed) into PNG bytes; the HTML embeds them
+as base64 data URIs so it opens anywhere without other files, and the Markdown links the PNG files
+written beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tgnrank.data.events import atomic_write
+from tgnrank.eval.baselines import RANDOM
+from tgnrank.eval.metrics import HITS_K
+
+FIGURES = {
+    "recall_at_k": "Recall@K against K (log scale): every model and baseline",
+    "rank_distribution": "Where the true new links rank: share of positives within the top x% of the candidates",
+    "training_curves": "Training loss and validation AP per epoch",
+}
+RUNS_COLUMNS = ("Configuration", "Seed", "Checkpoint", "Epochs", "Best epoch", "Last train loss", "Best val AP", "Test AP",
+                "Training time")
+
+Formatter = Callable[[float], str]
+Table = tuple[list[str], list[list[str]]]
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def lift(value: float) -> str:
+    return f"{value:,.2f}x"
+
+
+def plain(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def percent_number(value: float) -> str:
+    return f"{value:.2f}%"
+
+
+def guide_rows(results: dict) -> list[tuple[str, str, Formatter]]:
+    """The rows of the guide's "Métriques à comparer" table: (label, metric key, formatter)."""
+    k = results["lift_k"]
+    return [
+        (f"Precision@{k}", f"precision@{k}", percent),
+        (f"Recall@{k}", f"recall@{k}", percent),
+        ("Median Rank", "median_rank", count),
+        ("vs Random", f"lift@{k}", lift),
+    ]
+
+
+def all_metric_rows(results: dict) -> list[tuple[str, str, Formatter]]:
+    """Every metric of the diagnostic, in the diagnostic's order."""
+    ks = sorted(set(results["ks"]) | {results["lift_k"]})
+    rows = [(f"Precision@{k}", f"precision@{k}", percent) for k in ks]
+    rows += [(f"Recall@{k}", f"recall@{k}", percent) for k in ks]
+    rows += [
+        ("Median rank", "median_rank", count),
+        ("Median rank %", "median_rank_pct", percent_number),
+        (f"vs Random (lift@{results['lift_k']})", f"lift@{results['lift_k']}", lift),
+        ("MRR (per company)", "mrr", plain),
+        (f"Hits@{HITS_K} (per company)", f"hits@{HITS_K}", percent),
+    ]
+    return rows
+
+
+def mean_std_cell(summary: dict, show: Formatter) -> str:
+    """``mean ± std`` over seeds, or the value alone for one seed."""
+    if summary["n"] > 1:
+        return f"{show(summary['mean'])} ± {show(summary['std'])}"
+    return show(summary["mean"])
+
+
+def guide_table(results: dict) -> Table:
+    """The guide's table: one column per configuration, then the best baseline."""
+    best = results["best_baseline"]
+    header = ["Metric", *(c["label"] for c in results["configurations"]), f"{best} (best baseline)"]
+    rows = []
+    for label, key, show in guide_rows(results):
+        cells = [mean_std_cell(c["summary"][key], show) for c in results["configurations"]]
+        rows.append([label, *cells, show(results["baselines"][best]["metrics"][key])])
+    return header, rows
+
+
+def full_table(results: dict) -> Table:
+    """Every metric for every configuration (mean ± std) and every baseline."""
+    baselines = results["baseline_names"]
+    header = ["Metric", *(c["name"] for c in results["configurations"]), *baselines]
+    rows = []
+    for label, key, show in all_metric_rows(results):
+        cells = [mean_std_cell(c["summary"][key], show) for c in results["configurations"]]
+        rows.append([label, *cells, *(show(results["baselines"][name]["metrics"][key]) for name in baselines)])
+    return header, rows
+
+
+def runs_table(results: dict) -> Table:
+    rows = []
+    for configuration in results["configurations"]:
+        for run in configuration["runs"]:
+            training = run["training"]
+            losses, aps = training["train_losses"], [ap for ap in training["val_aps"] if ap is not None]
+            rows.append([
+                configuration["name"],
+                str(run["seed"]),
+                run["checkpoint"],
+                str(training["epochs_completed"]),
+                str(training["best_epoch"]),
+                plain(losses[-1]) if losses and losses[-1] is not None else "-",
+                plain(max(aps)) if aps else "-",
+                plain(training["test_ap"]) if training.get("test_ap") is not None else "-",
+                f"{run.get('training_seconds', 0.0):.0f} s",
+            ])
+    return list(RUNS_COLUMNS), rows
+
+
+def top_predictions_table(results: dict) -> tuple[str, Table] | None:
+    """The best configuration's top predicted new links (its first seed), or None without any."""
+    configuration = next(c for c in results["configurations"] if c["name"] == results["best_configuration"])
+    run = configuration["runs"][0]
+    top = run["diagnostic"].get("top_predictions") or []
+    if not top:
+        return None
+    hits = sum(item["hit"] for item in top)
+    title = f"Top {len(top)} predicted new links of {run['prefix']} ({hits} hit(s))"
+    rows = [[str(item["rank"]), item["company"], item["investor"], f"{item['score']:.4g}", "HIT" if item["hit"] else "miss"]
+            for item in top]
+    return title, (["Rank", "Company", "Investor", "Score", "Hit"], rows)
+
+
+def verdict_lines(results: dict) -> list[str]:
+    """Which baseline is best, and how often each configuration beats it."""
+    lines = [f"Best baseline: {results['best_baseline']} (highest Precision@{results['lift_k']}, ties by median rank)."]
+    for configuration in results["configurations"]:
+        wins = sum(bool(run["beats_best_baseline"]) for run in configuration["runs"])
+        lines.append(f"{configuration['label']}: beats it in {wins} of {len(configuration['runs'])} seed(s).")
+    lines.append(f"Best configuration by mean Precision@{results['lift_k']}: {results['best_configuration']}.")
+    return lines
+
+
+def headline(results: dict) -> str:
+    window = results["window"]
+    seeds = results["seeds"]
+    return (
+        f"Dataset '{results['dataset']}', {window['window']} window ({window['t_start']:g}, {window['t_end']:g}] days: "
+        f"{window['n_positives']:,} new links among {window['n_candidates']:,} candidate pairs "
+        f"({window['n_candidate_companies']:,} companies x {window['n_candidate_investors']:,} investors); "
+        f"{len(seeds)} seed(s) ({', '.join(map(str, seeds))}), up to {results['training'].get('n_epoch', '?')} epoch(s)"
+    )
+
+
+def format_table(results: dict) -> str:
+    """The text printed by ``tgnrank compare``: headline, the guide's table, the verdicts."""
+    std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
+    return "\n".join([headline(results), "", f"Métriques à comparer{std_note}:", *text_table(*guide_table(results)),
+                      "", *verdict_lines(results)])
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    line = lambda cells: "  ".join(  # noqa: E731
+        cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))
+    )
+    return [line(header), "-" * len(line(header)), *(line(row) for row in rows)]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    escape = lambda cell: cell.replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(escape, header)) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
+
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def settings_lines(results: dict) -> list[str]:
+    shared = ", ".join(f"{key}={value}" for key, value in results["training"].items())
+    lines = [f"Shared training flags: {shared}."]
+    lines += [f"{c['label']} ({c['name']}): {c['flags'] or 'random negatives, BCE'}" for c in results["configurations"]]
+    return lines
+
+
+def render_markdown(results: dict, image_files: dict[str, str]) -> str:
+    """``report.md``; ``image_files`` maps each figure of FIGURES to its file name beside the report."""
+    std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
+    parts = [f"# Comparison on '{results['dataset']}'", "", headline(results), "",
+             *(f"- {line}" for line in settings_lines(results)), "",
+             f"## Métriques à comparer{std_note}", "", *markdown_table(*guide_table(results)), "",
+             *(f"- {line}" for line in verdict_lines(results)), "",
+             "## All metrics", "", *markdown_table(*full_table(results)), ""]
+    for name, caption in FIGURES.items():
+        parts += [f"## {caption}", "", f"![{caption}]({image_files[name]})", ""]
+    parts += ["## Runs", "", *markdown_table(*runs_table(results)), ""]
+    top = top_predictions_table(results)
+    if top is not None:
+        parts += [f"## {top[0]}", "", *markdown_table(*top[1]), ""]
+    return "\n".join(parts)
+
+
+STYLE = """
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f2f2f2; }
+img { max-width: 100%; }
+"""
+
+
+def render_html(results: dict, images: dict[str, bytes]) -> str:
+    """``report.html``: no external resource; ``images`` maps each figure of FIGURES to PNG bytes."""
+    std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
+    items = lambda lines: "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"  # noqa: E731
+    body = [
+        f"<h1>Comparison on '{html.escape(results['dataset'])}'</h1>",
+        f"<p>{html.escape(headline(results))}</p>",
+        items(settings_lines(results)),
+        f"<h2>Métriques à comparer{html.escape(std_note)}</h2>",
+        html_table(*guide_table(results)),
+        items(verdict_lines(results)),
+        "<h2>All metrics</h2>",
+        html_table(*full_table(results)),
+    ]
+    for name, caption in FIGURES.items():
+        encoded = base64.b64encode(images[name]).decode("ascii")
+        body += [f"<h2>{html.escape(caption)}</h2>", f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">']
+    body += ["<h2>Runs</h2>", html_table(*runs_table(results))]
+    top = top_predictions_table(results)
+    if top is not None:
+        body += [f"<h2>{html.escape(top[0])}</h2>", html_table(*top[1])]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>tgnrank comparison: {html.escape(results['dataset'])}</title><style>{STYLE}</style></head>"
+        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def render_figures(results: dict) -> dict[str, bytes]:
+    """PNG bytes of every figure of FIGURES."""
+    return {
+        "recall_at_k": _png(_recall_figure(results)),
+        "rank_distribution": _png(_rank_figure(results)),
+        "training_curves": _png(_training_figure(results)),
+    }
+
+
+def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html`` and the figures' PNG files (each atomically); return their paths."""
+    out_dir = Path(out_dir)
+    images = render_figures(results)
+    paths = {}
+    for name, png in images.items():
+        paths[name] = out_dir / f"{name}.png"
+        _write_bytes(paths[name], png)
+    paths["markdown"] = out_dir / "report.md"
+    _write_bytes(paths["markdown"], render_markdown(results, {name: f"{name}.png" for name in images}).encode("utf-8"))
+    paths["html"] = out_dir / "report.html"
+    _write_bytes(paths["html"], render_html(results, images).encode("utf-8"))
+    return paths
+
+
+def _write_bytes(path: Path, payload: bytes) -> None:
+    atomic_write(path, lambda handle: handle.write(payload))
+
+
+def _figure(n_axes: int = 1, width: float = 7.5):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, 4.5), layout="constrained")
+    return figure, figure.subplots(1, n_axes, squeeze=False)[0]
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _baseline_style(index: int) -> dict:
+    return {"color": f"C{4 + index % 6}", "linestyle": "--", "linewidth": 1.2}
+
+
+def _recall_figure(results: dict):
+    figure, (axes,) = _figure()
+    n_candidates = results["window"]["n_candidates"]
+    grid = None
+    for index, configuration in enumerate(results["configurations"]):
+        curves = [run["diagnostic"]["recall_curve"] for run in configuration["runs"]]
+        grid = np.asarray(curves[0]["k"], dtype=np.float64)
+        recalls = np.array([np.interp(grid, curve["k"], curve["recall"]) for curve in curves])
+        axes.plot(grid, recalls.mean(axis=0), color=f"C{index}", linewidth=2, label=configuration["label"])
+        if len(curves) > 1:
+            axes.fill_between(grid, recalls.min(axis=0), recalls.max(axis=0), color=f"C{index}", alpha=0.2)
+    for index, name in enumerate(n for n in results["baseline_names"] if n != RANDOM):
+        curve = results["baselines"][name]["recall_curve"]
+        axes.plot(curve["k"], curve["recall"], label=name, **_baseline_style(index))
+    if grid is not None:
+        axes.plot(grid, np.minimum(grid, n_candidates) / n_candidates, color="black", linestyle=":", label=RANDOM)
+    for k in results["ks"]:
+        axes.axvline(k, color="#ddd", linewidth=0.8, zorder=0)
+    axes.set_xscale("log")
+    axes.set_xlabel("K (top-K candidate pairs)")
+    axes.set_ylabel("Recall@K")
+    axes.set_ylim(0, 1)
+    axes.legend(fontsize=8)
+    axes.set_title("Recall@K" + (" (band: min to max over seeds)" if len(results["seeds"]) > 1 else ""), fontsize=10)
+    return figure
+
+
+def _rank_figure(results: dict):
+    figure, (axes,) = _figure()
+    lowest = 100.0
+    for index, configuration in enumerate(results["configurations"]):
+        quantiles = [run["diagnostic"]["rank_quantiles"] for run in configuration["runs"]]
+        levels = np.asarray(quantiles[0]["levels"])
+        # Averaging quantile curves over seeds gives the distribution of a "typical" seed.
+        ranks = np.mean([q["rank_pct"] for q in quantiles], axis=0)
+        axes.step(ranks, 100 * levels, where="post", color=f"C{index}", linewidth=2, label=configuration["label"])
+        lowest = min(lowest, float(ranks[0]))
+    best = results["best_baseline"]
+    best_quantiles = results["baselines"][best].get("rank_quantiles")
+    if best_quantiles is not None:
+        ranks = np.asarray(best_quantiles["rank_pct"])
+        axes.step(ranks, 100 * np.asarray(best_quantiles["levels"]), where="post",
+                  label=f"{best} (best baseline)", **_baseline_style(0))
+        lowest = min(lowest, float(ranks[0]))
+    diagonal = np.geomspace(max(lowest, 1e-6), 100.0, 50)
+    axes.plot(diagonal, diagonal, color="black", linestyle=":", label=RANDOM)
+    axes.set_xscale("log")
+    axes.set_xlabel("rank as % of the candidate pairs (1 = best)")
+    axes.set_ylabel("% of the true new links ranked at or above")
+    axes.set_ylim(0, 100)
+    axes.legend(fontsize=8)
+    axes.set_title("Rank distribution of the positives (ECDF; higher and further left is better)", fontsize=10)
+    return figure
+
+
+def _training_figure(results: dict):
+    from matplotlib.ticker import MaxNLocator
+
+    figure, (loss_axes, ap_axes) = _figure(2, width=11)
+    styles = ("-", "--", ":", "-.")
+    for index, configuration in enumerate(results["configurations"]):
+        for run_index, run in enumerate(configuration["runs"]):
+            training = run["training"]
+            label = configuration["label"] if len(configuration["runs"]) == 1 else f"{configuration['label']} s{run['seed']}"
+            style = {"color": f"C{index}", "linestyle": styles[run_index % len(styles)], "marker": "o", "markersize": 3}
+            epochs = np.arange(1, len(training["train_losses"]) + 1)
+            loss_axes.plot(epochs, _floats(training["train_losses"]), label=label, **style)
+            ap_axes.plot(epochs, _floats(training["val_aps"]), label=label, **style)
+    loss_axes.set_title("training loss (focal and BCE losses are on different scales)", fontsize=10)
+    ap_axes.set_title("validation AP (random negatives)", fontsize=10)
+    for axes in (loss_axes, ap_axes):
+        axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ap_axes.legend(fontsize=8)
+    return figure
+
+
+def _floats(values: list) -> np.ndarray:
+    return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
