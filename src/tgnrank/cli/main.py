@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "import-crunchbase": "tgnrank.cli.import_crunchbase",
     "info": "tgnrank.cli.info",
     "mine": "tgnrank.cli.mine",
+    "recommend": "tgnrank.cli.recommend",
     "train": "tgnrank.cli.train",
 }
 

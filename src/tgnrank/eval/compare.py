@@ -103,6 +103,7 @@ class CompareSettings:
     def __post_init__(self) -> None:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ConfigError(f"--seeds must be distinct integers >= 0 (e.g. 0,1,2), got {list(self.seeds)}")
+        object.__setattr__(self, "out_dir", Path(self.out_dir))
 
     def prefix(self, configuration: Configuration, seed: int) -> str:
         """The guide's prefix, with ``-s{seed}`` when several seeds are compared."""
@@ -111,6 +112,10 @@ class CompareSettings:
     def train_config(self, configuration: Configuration, seed: int) -> TrainConfig:
         values = {**self.base.to_dict(), **configuration.overrides}
         return TrainConfig.from_dict({**values, "prefix": self.prefix(configuration, seed), "seed": seed, "n_runs": 1})
+
+    def checkpoint_path(self, entry: dict) -> Path:
+        """A finished run's checkpoint; the state stores it relative to ``out_dir`` so the folder can move."""
+        return self.out_dir / entry["checkpoint"]
 
     def model_diagnostic_settings(self) -> dict:
         """What a model's diagnostic depends on besides the model."""
@@ -174,7 +179,7 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
     Raises ConfigError, listing what differs, when a stored state was made with other training
     arguments or another dataset and ``settings.restart`` is not set.
     """
-    path = Path(settings.out_dir) / STATE_FILE
+    path = settings.out_dir / STATE_FILE
     training = settings.training_fingerprint()
     fresh = ComparisonState(path=path, training=training, dataset=dataset)
     if not path.exists():
@@ -265,7 +270,7 @@ def run_comparison(
             entry = _trained_run(settings, state, configuration, seed, device, callbacks, training_data)
             _diagnose_run(settings, state, entry, data, candidates, device, ranking_progress)
     results = assemble_results(settings, state, baselines, candidates)
-    write_json(Path(settings.out_dir) / RESULTS_FILE, results)
+    write_json(settings.out_dir / RESULTS_FILE, results)
     return results
 
 
@@ -288,15 +293,17 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
 
     key = ComparisonState.run_key(configuration.name, seed)
     entry = state.runs.get(key)
-    if entry is not None and Path(entry["checkpoint"]).is_file():
-        logger.info("%s, seed %d: already trained (%s), skipping training", configuration.name, seed, entry["checkpoint"])
+    if entry is not None and settings.checkpoint_path(entry).is_file():
+        logger.info("%s, seed %d: already trained (%s), skipping training", configuration.name, seed,
+                    settings.checkpoint_path(entry))
         return entry
     if entry is not None:
-        logger.warning("%s, seed %d: checkpoint %s is missing, training again", configuration.name, seed, entry["checkpoint"])
+        logger.warning("%s, seed %d: checkpoint %s is missing, training again", configuration.name, seed,
+                       settings.checkpoint_path(entry))
     config = settings.train_config(configuration, seed)
     logger.info("Training %s, seed %d (%s)", configuration.name, seed, configuration.flags() or "random negatives, BCE")
     started = time.perf_counter()
-    paths = RunPaths(config.prefix, config.data, root=Path(settings.out_dir))
+    paths = RunPaths(config.prefix, config.data, root=settings.out_dir)
     summary = loop.train_runs(config, device, paths, callbacks, training_data)
     run = summary.runs[0]
     metrics = run.metrics()
@@ -304,7 +311,7 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
         "configuration": configuration.name,
         "seed": seed,
         "prefix": config.prefix,
-        "checkpoint": str(run.model_path),
+        "checkpoint": run.model_path.relative_to(settings.out_dir).as_posix(),
         "training_seconds": time.perf_counter() - started,
         "training": {
             name: metrics[name]
@@ -324,7 +331,7 @@ def _diagnose_run(settings, state, entry: dict, data, candidates: CandidateSet, 
     if entry.get("diagnostic_settings") == wanted:
         return
     logger.info("Diagnostic of %s on the %s window", entry["prefix"], settings.window)
-    scorer, _ = model_scorer_from_checkpoint(load_checkpoint(entry["checkpoint"]), data, candidates, device)
+    scorer, _ = model_scorer_from_checkpoint(load_checkpoint(settings.checkpoint_path(entry)), data, candidates, device)
     options = dataclasses.replace(settings.options, baselines=())
     result = run_diagnostic(data, candidates, scorer, entry["prefix"], options, progress)
     entry["diagnostic"] = {
@@ -383,6 +390,7 @@ def assemble_results(settings: CompareSettings, state: ComparisonState, baseline
         for seed in settings.seeds:
             entry = dict(state.runs[ComparisonState.run_key(configuration.name, seed)])
             entry.pop("diagnostic_settings", None)
+            entry["checkpoint"] = str(settings.checkpoint_path(entry))
             entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
             runs.append(entry)
         configurations.append({

@@ -1,0 +1,50 @@
+"""Recommend, for one company, the investors a trained model finds most likely to newly invest in it.
+
+The model replays every event up to --at (default: the whole dataset) and scores the company against
+every investor seen so far; the company's past investors are excluded. Scores are the model's logits
+and their sigmoid (the probability the model assigns to the link). With --at before the end of the
+data, the investors that did invest in the company later are marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tgnrank.errors import ConfigError
+
+HELP = "the investors a trained model finds most likely to newly invest in a company, by name"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model_path", required=True, help="checkpoint written by train_self_supervised.py")
+    parser.add_argument("--company", required=True,
+                        help="company name as in data/ml_{data}_nodes.csv (case-insensitive), or #ID for a node id")
+    parser.add_argument("--k", type=int, default=20, help="number of investors to list (default %(default)s)")
+    parser.add_argument("--at", default=None,
+                        help="date YYYY-MM-DD (or days since 1970-01-01) to recommend at: the history is every event "
+                             "up to it (default: the last event, i.e. all the data)")
+    parser.add_argument("-d", "--data", default=None, help="dataset name (default: the checkpoint's dataset)")
+    parser.add_argument("--data_dir", default="data", help="folder holding the ml_ files (default %(default)s)")
+    parser.add_argument("--gpu", type=int, default=0,
+                        help="CUDA device index, used when CUDA is available; -1 forces the CPU (default %(default)s)")
+    parser.add_argument("--batch_size", "--bs", dest="batch_size", type=int, default=None,
+                        help="events per batch when replaying the history (default: the checkpoint's batch size)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tgnrank.data import open_dataset
+    from tgnrank.eval.recommend import find_company, format_recommendations, parse_at, recommend_investors
+    from tgnrank.train.checkpoint import load_checkpoint
+    from tgnrank.train.device import select_device
+
+    if args.k < 1:
+        raise ConfigError(f"--k must be an integer >= 1, got {args.k}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError(f"--batch_size must be an integer >= 1, got {args.batch_size}")
+    checkpoint = load_checkpoint(args.model_path)
+    data = open_dataset(args.data or checkpoint["config"].get("dataset") or "synthetic", args.data_dir)
+    company = find_company(data, args.company)
+    at = parse_at(args.at, data)
+    recommendations = recommend_investors(checkpoint, data, company, at, args.k, select_device(args.gpu), args.batch_size)
+    print(format_recommendations(recommendations))
+    return 0

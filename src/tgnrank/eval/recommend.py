@@ -1,0 +1,224 @@
+"""Recommendations: the investors a trained model ranks highest to newly invest in one company.
+
+The model replays the history (every event with t <= ``at``) through its memory and scores the
+company against every investor of that history at ``at``, exactly as the diagnostic scores its
+candidates (:mod:`tgnrank.eval.scoring`): a one-company candidate grid, per-node embeddings once,
+projections, one block of scores. The company's past investors (linked in the history) are excluded,
+so every recommendation is a new link.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from tgnrank.data.events import COMPANY, EventData
+from tgnrank.errors import ConfigError, TgnrankError
+from tgnrank.eval.protocol import CandidateSet
+
+EPOCH = np.datetime64("1970-01-01", "D")
+MAX_SUGGESTIONS = 8
+SHOWN_PAST_INVESTORS = 10
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended investor: its place, its model score and whether it did invest after ``at``."""
+
+    rank: int
+    investor_id: int
+    investor: str
+    logit: float
+    probability: float
+    invested_later: bool
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """The top investors for ``company`` at time ``at`` (days), best first.
+
+    ``past_investors`` are the names excluded (linked before ``at``); ``n_candidates`` is the number of
+    investors ranked; ``n_later_events`` counts the dataset's events after ``at`` (0 at the end of the
+    data, when ``invested_later`` is always False).
+    """
+
+    company_id: int
+    company: str
+    at: float
+    n_history_events: int
+    past_investors: list[str]
+    n_candidates: int
+    n_later_events: int
+    items: list[Recommendation]
+
+
+def day_to_date(days: float) -> str:
+    return str(EPOCH + int(np.floor(days)))
+
+
+def parse_at(text: str | None, data: EventData) -> float:
+    """``--at``: a date YYYY-MM-DD (days since 1970-01-01, as the importer stores time) or a number of
+    days; None means the end of the data (the last event's time)."""
+    last = float(np.max(data.events.timestamps))
+    if text is None:
+        return last
+    try:
+        at = float(text)
+    except ValueError:
+        try:
+            at = float((np.datetime64(text.strip(), "D") - EPOCH).astype(np.int64))
+        except ValueError:
+            at = np.nan
+    if not np.isfinite(at):
+        raise ConfigError(f"--at must be a date YYYY-MM-DD or a number of days since 1970-01-01, got {text!r}")
+    first = float(np.min(data.events.timestamps))
+    if at < first:
+        raise ConfigError(
+            f"--at {text} is before the first event of '{data.name}' ({day_to_date(first)}, day {first:g}): "
+            "there is no history to recommend from"
+        )
+    return at
+
+
+def find_company(data: EventData, name: str) -> int:
+    """The node id of the company called ``name`` (case-insensitive), or ``#ID`` for an id.
+
+    Raises ConfigError naming ``--company`` with the closest names when there is no such company, and
+    with the ids when several companies share the name.
+    """
+    query = name.strip()
+    company_ids = np.flatnonzero(data.node_kinds == COMPANY)
+    if query.startswith("#") and query[1:].isdigit():
+        node = int(query[1:])
+        if node not in set(company_ids.tolist()):
+            raise ConfigError(f"--company {name!r}: node {node} is not a company of dataset '{data.name}'")
+        return node
+    names = [str(data.node_names[node]) for node in company_ids]
+    matches = [int(node) for node, text in zip(company_ids, names) if text.lower() == query.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigError(
+            f"--company {name!r}: {len(matches)} companies have that name (ids {', '.join(map(str, matches))}); "
+            f"pass one as --company '#ID'"
+        )
+    suggestions = company_suggestions(names, query)
+    hint = f"did you mean: {'; '.join(suggestions)}?" if suggestions else "no similar name found"
+    raise ConfigError(f"--company {name!r}: no company of that name in dataset '{data.name}' ({len(names):,} companies); {hint}")
+
+
+def company_suggestions(names: list[str], query: str, n: int = MAX_SUGGESTIONS) -> list[str]:
+    """Up to ``n`` names containing ``query`` (shortest first), then names close to it (difflib), case-insensitive."""
+    by_lower: dict[str, str] = {}
+    for text in names:
+        by_lower.setdefault(text.lower(), text)
+    lowered = query.lower()
+    containing = sorted((text for text in by_lower if lowered and lowered in text), key=len)[:n]
+    close = difflib.get_close_matches(lowered, list(by_lower), n=n, cutoff=0.6)
+    ordered = list(dict.fromkeys(containing + close))
+    return [by_lower[text] for text in ordered[:n]]
+
+
+def company_grid(history, company_id: int, at: float) -> CandidateSet:
+    """The one-company candidate grid: ``company_id`` against every investor of ``history``, its past
+    investors marked as history links. It has no positives (nothing is evaluated)."""
+    investors = np.unique(history.destinations)
+    past = np.unique(history.destinations[history.sources == company_id])
+    columns = np.searchsorted(investors, past)
+    links = sparse.csr_matrix(
+        (np.ones(len(columns), dtype=bool), (np.zeros(len(columns), dtype=np.int64), columns)),
+        shape=(1, len(investors)),
+    )
+    links.sort_indices()
+    empty = np.empty(0, dtype=np.int64)
+    return CandidateSet(
+        window="recommend", t_start=float(at), t_end=float(at), history=history,
+        companies=np.array([company_id], dtype=np.int64), investors=investors, history_links=links,
+        positive_rows=empty, positive_cols=empty,
+    )
+
+
+def recommend_investors(
+    checkpoint: dict,
+    data: EventData,
+    company_id: int,
+    at: float,
+    k: int = 20,
+    device=None,
+    batch_size: int | None = None,
+) -> Recommendations:
+    """The ``k`` investors with the highest model scores for ``company_id`` at ``at``, past investors excluded.
+
+    Ties are broken by investor id. ``batch_size`` is the replay batch (default: the training one).
+    """
+    import torch
+
+    from tgnrank.eval.scoring import model_scorer_from_checkpoint
+
+    if k < 1:
+        raise ConfigError(f"--k must be an integer >= 1, got {k}")
+    events = data.events
+    history = events.select(events.timestamps <= at)
+    if len(history) == 0:
+        raise TgnrankError(f"no event at or before day {at:g} ({day_to_date(at)}): there is no history to recommend from")
+    grid = company_grid(history, company_id, at)
+    scorer, _ = model_scorer_from_checkpoint(checkpoint, data, grid, device or torch.device("cpu"), batch_size)
+    logits = np.asarray(scorer.score_block(0, 1)[0], dtype=np.float64)
+    candidate_columns = np.flatnonzero(grid.block_mask(0, 1)[0])
+    order = candidate_columns[np.lexsort((grid.investors[candidate_columns], -logits[candidate_columns]))][:k]
+
+    later = events.select((events.timestamps > at) & (events.sources == company_id))
+    later_investors = set(later.destinations.tolist())
+    probabilities = 1.0 / (1.0 + np.exp(-logits[order]))
+    items = [
+        Recommendation(
+            rank=rank,
+            investor_id=int(grid.investors[column]),
+            investor=str(data.node_names[grid.investors[column]]),
+            logit=float(logits[column]),
+            probability=float(probability),
+            invested_later=int(grid.investors[column]) in later_investors,
+        )
+        for rank, (column, probability) in enumerate(zip(order.tolist(), probabilities.tolist()), 1)
+    ]
+    past_ids = grid.investors[grid.history_links.indices]
+    return Recommendations(
+        company_id=int(company_id),
+        company=str(data.node_names[company_id]),
+        at=float(at),
+        n_history_events=len(history),
+        past_investors=[str(data.node_names[node]) for node in past_ids],
+        n_candidates=len(candidate_columns),
+        n_later_events=int(np.count_nonzero(events.timestamps > at)),
+        items=items,
+    )
+
+
+def format_recommendations(recommendations: Recommendations) -> str:
+    """The recommendations as the text ``tgnrank recommend`` prints."""
+    r = recommendations
+    past = r.past_investors
+    shown = ", ".join(past[:SHOWN_PAST_INVESTORS]) + (f", ... ({len(past) - SHOWN_PAST_INVESTORS} more)"
+                                                       if len(past) > SHOWN_PAST_INVESTORS else "")
+    lines = [
+        f"Investors most likely to newly invest in {r.company} (id {r.company_id}), as of {day_to_date(r.at)} "
+        f"(day {r.at:g}; history of {r.n_history_events:,} events; {r.n_candidates:,} candidate investors)",
+        f"Excluded: its {len(past)} past investor(s){': ' + shown if past else ''}",
+        "",
+    ]
+    with_later = r.n_later_events > 0
+    width = max([len("investor"), *(len(item.investor) for item in r.items)])
+    header = f"{'rank':>4}  {'investor'.ljust(width)}  {'probability':>11}  {'logit':>8}"
+    lines.append(header + ("  invested later" if with_later else ""))
+    lines.append("-" * len(lines[-1]))
+    for item in r.items:
+        line = f"{item.rank:>4}  {item.investor.ljust(width)}  {item.probability:>11.4f}  {item.logit:>8.3f}"
+        lines.append((line + ("  yes" if item.invested_later else "")).rstrip())
+    if with_later:
+        hits = sum(item.invested_later for item in r.items)
+        lines += ["", f"{hits} of these {len(r.items)} invested in {r.company} after {day_to_date(r.at)} "
+                      f"(the data holds {r.n_later_events:,} later events)."]
+    return "\n".join(lines)
