@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from tgnrank.data import save_dataset
 from tgnrank.data.synthetic import generate_synthetic
@@ -37,10 +38,16 @@ def main() -> None:
     parser.add_argument("--n_epoch", type=int, default=1)
     parser.add_argument("--gpu", type=int, default=0)
     parser.add_argument("--no_memory", action="store_true", help="train without --use_memory")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = select_device(args.gpu)
-    print(f"device: {device}; flags: defaults{'' if args.no_memory else ' + --use_memory'}, {args.n_epoch} epoch(s)")
+    print(
+        f"device: {device} ({torch.get_num_threads()} CPU threads); "
+        f"flags: defaults{'' if args.no_memory else ' + --use_memory'}, {args.n_epoch} epoch(s)"
+    )
     with tempfile.TemporaryDirectory() as workdir:
         for size in args.sizes:
             n_companies, n_investors = (int(part) for part in size.lower().split("x"))

@@ -156,12 +156,13 @@ def test_guide_baseline_command_trains_saves_and_reloads_to_the_same_scores(work
     checkpoint = load_checkpoint(workdir / "saved_models/tgn-baseline-toy.pth")
     config_entry = checkpoint["config"]
     assert config_entry["use_memory"] is True and config_entry["dataset"] == "toy"
-    assert config_entry["n_node_features"] == 34 and config_entry["n_edge_features"] == 7
+    config = Config.from_dict(config_entry)
+    training_data = load_training_data(config)
+    assert config_entry["n_node_features"] == training_data.data.node_features.shape[1]
+    assert config_entry["n_edge_features"] == training_data.data.edge_features.shape[1]
     assert "package_version" in config_entry and config_entry["use_hard_negatives"] is False
     assert checkpoint["memory_state"] is not None and checkpoint["metrics"]["val_aps"] == run["val_aps"]
 
-    config = Config.from_dict(config_entry)
-    training_data = load_training_data(config)
     finder = build_neighbor_finder(training_data.split.full, training_data.data.n_nodes, config)
     model, reloaded_config = build_model_from_checkpoint(checkpoint, training_data.data, finder, torch.device("cpu"))
     assert reloaded_config == config
@@ -180,7 +181,7 @@ def test_focal_loss_run_records_its_settings(workdir, monkeypatch):
 
 def test_hard_negatives_run_records_settings_and_sampler_stats(workdir, monkeypatch):
     flags = ["--use_memory", "--use_hard_negatives", "--hard_neg_ratio", "0.5", "--hard_neg_temperature", "0.1",
-             "--hard_neg_topk", "20", "--prefix", "hardneg", *SMALL_MODEL]
+             "--hard_neg_topk", "20", "--n_neg", "2", "--prefix", "hardneg", *SMALL_MODEL]
     assert train(workdir, monkeypatch, *flags) == 0
     checkpoint = torch.load(workdir / "saved_models/hardneg-toy.pth", weights_only=True)
     assert {key: checkpoint["config"][key] for key in ("use_hard_negatives", "hard_neg_ratio", "hard_neg_temperature",
@@ -188,6 +189,10 @@ def test_hard_negatives_run_records_settings_and_sampler_stats(workdir, monkeypa
         "use_hard_negatives": True, "hard_neg_ratio": 0.5, "hard_neg_temperature": 0.1, "hard_neg_topk": 20}
     stats = checkpoint["metrics"]["sampler_stats"][0]
     assert stats and 0.35 < stats["share_hard"] < 0.65
+    from tgnrank.train.loop import load_training_data
+
+    n_train = len(load_training_data(TrainConfig(data="toy", data_dir=str(workdir / "data"))).split.train)
+    assert stats["n_negatives"] == 2 * n_train
 
 
 def test_same_seed_same_losses_with_the_real_model(workdir, monkeypatch):
