@@ -1,0 +1,195 @@
+"""`tgnrank compare`: the guide's four configurations end to end on a tiny dataset, resuming, refusals."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from tgnrank.cli.main import main
+from tgnrank.data import save_dataset
+from tgnrank.data.synthetic import generate_synthetic
+from tgnrank.errors import ConfigError
+from tgnrank.eval.compare import GUIDE_CONFIGURATIONS, STATE_FILE, CompareSettings, summarize_runs
+from tgnrank.train.config import TrainConfig
+
+SMALL_FLAGS = ["--n_epoch", "1", "--bs", "200", "--memory_dim", "16", "--node_dim", "16", "--time_dim", "8",
+               "--message_dim", "16", "--n_degree", "5"]
+GUIDE_ROWS = ("Precision@1000", "Recall@1000", "Median Rank", "vs Random")
+NAMES = ["baseline", "focal", "hardneg", "focal-hardneg"]
+
+
+class TrainingCalled(Exception):
+    pass
+
+
+def _refuse_training(*args, **kwargs):
+    raise TrainingCalled("a finished configuration was trained again")
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """One comparison (four configurations, one seed, one epoch) shared by the tests of this module."""
+    root = tmp_path_factory.mktemp("compare")
+    save_dataset(generate_synthetic(n_companies=200, n_investors=80, seed=1, name="small"), root / "data")
+    out = root / "out"
+    args = ["compare", "--data", "small", "--data_dir", str(root / "data"), "--out", str(out), *SMALL_FLAGS]
+    return root, out, args
+
+
+@pytest.fixture(scope="module")
+def first_run(compared):
+    _, _, args = compared
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(args)
+    assert code == 0
+    return printed.getvalue()
+
+
+def _copy(compared, tmp_path):
+    """A copy of the finished comparison's folder (tests that change the state work on their own copy)."""
+    _, out, args = compared
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    return copy, [*args[:args.index("--out") + 1], str(copy), *args[args.index("--out") + 2:]]
+
+
+def test_prints_the_guides_table_with_one_column_per_configuration(first_run):
+    lines = first_run.splitlines()
+    header = next(line for line in lines if line.startswith("Metric"))
+    assert re.split(r"\s{2,}", header.strip()) == ["Metric", "Baseline", "Focal", "Hard Neg", "Focal+Hard",
+                                                   header.split()[-3] + " (best baseline)"]
+    for row in GUIDE_ROWS:
+        line = next(line for line in lines if line.startswith(row))
+        assert len(re.split(r"\s{2,}", line.strip())) == 6
+        assert "±" not in line  # one seed: no spread to show
+    assert "Best baseline:" in first_run and "Best configuration by mean Precision@1000:" in first_run
+
+
+def test_writes_results_json_report_and_checkpoints(compared, first_run):
+    _, out, _ = compared
+    results = json.loads((out / "compare.json").read_text())
+    assert [c["name"] for c in results["configurations"]] == NAMES
+    assert results["seeds"] == [0] and results["window"]["window"] == "test"
+    for configuration in results["configurations"]:
+        (run,) = configuration["runs"]
+        assert run["prefix"] == configuration["name"]
+        assert run["checkpoint"].endswith(f"saved_models/{configuration['name']}-small.pth")
+        assert (out / "saved_models" / f"{configuration['name']}-small.pth").is_file()
+        assert len(run["training"]["train_losses"]) == 1 and len(run["training"]["val_aps"]) == 1
+        assert set(run["diagnostic"]) >= {"metrics", "recall_curve", "rank_quantiles", "top_predictions"}
+        assert configuration["summary"]["precision@1000"]["n"] == 1
+    flags = {c["name"]: c["flags"] for c in results["configurations"]}
+    assert flags["focal-hardneg"] == ("--use_focal_loss --focal_alpha 0.25 --focal_gamma 2 --use_hard_negatives "
+                                      "--hard_neg_ratio 0.5 --hard_neg_temperature 0.1")
+    assert results["training"]["use_memory"] is True and results["training"]["bs"] == 200
+    assert set(results["baselines"]) == {"random", "popularity", "recency", "coinvestment", "ppr"}
+    assert results["best_baseline"] in results["baselines"]
+    for name in ("report.md", "recall_at_k.png", "rank_distribution.png", "training_curves.png"):
+        assert (out / name).is_file()
+    assert "](recall_at_k.png)" in (out / "report.md").read_text()
+
+
+def test_html_report_is_self_contained(compared, first_run):
+    _, out, _ = compared
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3
+    assert not re.search(r"(src|href)=\"(?!data:)", page)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "Focal+Hard" in page and "Métriques à comparer" in page
+
+
+def test_a_second_run_resumes_without_training(compared, first_run, tmp_path, monkeypatch, capsys, caplog):
+    copy, args = _copy(compared, tmp_path)
+    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    caplog.set_level("INFO", logger="tgnrank.eval.compare")
+    assert main(args) == 0
+    assert capsys.readouterr().out.split("\nreport:")[0] == first_run.split("\nreport:")[0]
+    skipped = [r.getMessage() for r in caplog.records if "skipping training" in r.getMessage()]
+    assert len(skipped) == 4
+    assert any("Baselines: already ranked" in r.getMessage() for r in caplog.records)
+
+
+def test_a_moved_folder_still_resumes(compared, first_run, tmp_path, monkeypatch):
+    copy, args = _copy(compared, tmp_path)
+    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    assert main(args) == 0
+    results = json.loads((copy / "compare.json").read_text())
+    assert all(run["checkpoint"].startswith(str(copy)) for c in results["configurations"] for run in c["runs"])
+
+
+def test_a_missing_checkpoint_is_trained_again(compared, first_run, tmp_path, monkeypatch):
+    copy, args = _copy(compared, tmp_path)
+    (copy / "saved_models" / "hardneg-small.pth").unlink()
+    calls = []
+
+    def record(config, *rest, **kwargs):
+        calls.append(config.prefix)
+        raise TrainingCalled
+
+    monkeypatch.setattr("tgnrank.train.loop.train_runs", record)
+    with pytest.raises(TrainingCalled):
+        main(args)
+    assert calls == ["hardneg"]
+
+
+def test_another_window_rediagnoses_without_training(compared, first_run, tmp_path, monkeypatch):
+    copy, args = _copy(compared, tmp_path)
+    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    assert main([*args, "--window", "val"]) == 0
+    results = json.loads((copy / "compare.json").read_text())
+    before = json.loads((compared[1] / "compare.json").read_text())
+    assert results["window"]["window"] == "val"
+    assert results["window"]["t_start"] < before["window"]["t_start"]
+    state = json.loads((copy / STATE_FILE).read_text())
+    assert all(run["diagnostic_settings"]["window"] == "val" for run in state["runs"].values())
+
+
+def test_changed_training_arguments_are_refused_or_restarted(compared, first_run, tmp_path, monkeypatch, capsys):
+    copy, args = _copy(compared, tmp_path)
+    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    changed = [*args, "--lr", "0.001"]
+    assert main(changed) == 2
+    error = capsys.readouterr().err
+    assert "--lr: stored 0.0001, now 0.001" in error and "--restart" in error
+    assert error.count("--lr:") == 1  # one line, not one per configuration
+    with pytest.raises(TrainingCalled):
+        main([*changed, "--restart"])
+
+
+def test_seeds_flag_is_validated(compared, capsys):
+    _, _, args = compared
+    assert main([*args, "--seeds", "1,1"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+def test_configurations_follow_the_guide():
+    base = TrainConfig(data="crunchbase", bs=123, use_memory=True, use_focal_loss=True)
+    one = CompareSettings(base=base, seeds=(0,))
+    three = CompareSettings(base=base, seeds=(0, 1, 2))
+    baseline, focal, hardneg, both = GUIDE_CONFIGURATIONS
+    assert [c.name for c in GUIDE_CONFIGURATIONS] == NAMES
+    assert one.prefix(focal, 0) == "focal" and three.prefix(focal, 2) == "focal-s2"
+    config = three.train_config(both, 2)
+    assert (config.prefix, config.seed, config.n_runs, config.bs, config.use_memory) == ("focal-hardneg-s2", 2, 1, 123, True)
+    assert (config.use_focal_loss, config.focal_alpha, config.focal_gamma) == (True, 0.25, 2.0)
+    assert (config.use_hard_negatives, config.hard_neg_ratio, config.hard_neg_temperature) == (True, 0.5, 0.1)
+    plain = one.train_config(baseline, 0)
+    assert not plain.use_focal_loss and not plain.use_hard_negatives  # the base's focal flag does not leak in
+    assert one.train_config(hardneg, 0).use_hard_negatives and not one.train_config(hardneg, 0).use_focal_loss
+    with pytest.raises(ConfigError, match="--seeds"):
+        CompareSettings(base=base, seeds=())
+
+
+def test_summary_is_mean_and_population_std_over_seeds():
+    runs = [{"diagnostic": {"metrics": {"precision@1000": p, "median_rank": m}}} for p, m in ((0.01, 100), (0.03, 300))]
+    summary = summarize_runs(runs)
+    assert summary["precision@1000"] == {"mean": pytest.approx(0.02), "std": pytest.approx(0.01), "n": 2}
+    assert summary["median_rank"]["mean"] == 200 and summary["median_rank"]["std"] == 100
+    assert np.isclose(summarize_runs(runs[:1])["median_rank"]["std"], 0.0)
