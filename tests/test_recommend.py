@@ -1,0 +1,168 @@
+"""`tgnrank recommend`: new investors for one company from a tiny trained model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tgnrank.cli.main import main
+from tgnrank.data import save_dataset
+from tgnrank.data.synthetic import generate_synthetic
+from tgnrank.errors import ConfigError
+from tgnrank.eval.protocol import build_window
+from tgnrank.eval.recommend import company_suggestions, find_company, parse_at, recommend_investors
+from tgnrank.eval.scoring import model_scorer_from_checkpoint
+from tgnrank.train.checkpoint import load_checkpoint
+from tgnrank.train.config import TrainConfig
+from tgnrank.train.outputs import RunPaths
+
+SMALL_MODEL = dict(use_memory=True, memory_dim=16, node_dim=16, time_dim=8, message_dim=16, n_degree=5, bs=200)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(data, data_dir, checkpoint path): the tiny dataset and a model trained on it for one epoch."""
+    from tgnrank.train.loop import train_runs
+
+    root = tmp_path_factory.mktemp("recommend")
+    data = generate_synthetic(n_companies=200, n_investors=80, seed=1, name="small")
+    save_dataset(data, root / "data")
+    config = TrainConfig(data="small", data_dir=str(root / "data"), prefix="rec", n_epoch=1, **SMALL_MODEL)
+    summary = train_runs(config, torch.device("cpu"), RunPaths("rec", "small", root=root))
+    return data, root / "data", summary.runs[0].model_path
+
+
+def busiest_company(data) -> int:
+    return int(np.bincount(data.events.sources).argmax())
+
+
+def investors_of(data, company: int, until: float) -> set[int]:
+    events = data.events
+    return set(events.destinations[(events.sources == company) & (events.timestamps <= until)].tolist())
+
+
+def test_recommends_k_new_investors_sorted_by_score(trained):
+    data, _, path = trained
+    company, last = busiest_company(data), float(data.events.timestamps.max())
+    result = recommend_investors(load_checkpoint(path), data, company, last, k=10)
+    past = investors_of(data, company, last)
+    assert len(past) >= 3
+    assert len(result.items) == 10 and [item.rank for item in result.items] == list(range(1, 11))
+    assert sorted(result.past_investors) == sorted(str(data.node_names[node]) for node in past)
+    ids = [item.investor_id for item in result.items]
+    assert not set(ids) & past and len(set(ids)) == 10
+    assert set(ids) <= set(data.events.destinations.tolist())
+    assert [item.investor for item in result.items] == [str(data.node_names[node]) for node in ids]
+    probabilities = np.array([item.probability for item in result.items])
+    assert np.all(np.diff(probabilities) <= 0)
+    np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-np.array([item.logit for item in result.items]))))
+    assert result.n_history_events == data.n_events and result.n_later_events == 0
+    assert not any(item.invested_later for item in result.items)
+
+
+def test_k_beyond_the_candidates_lists_every_new_investor(trained):
+    data, _, path = trained
+    company, last = busiest_company(data), float(data.events.timestamps.max())
+    result = recommend_investors(load_checkpoint(path), data, company, last, k=10_000)
+    expected = len(np.unique(data.events.destinations)) - len(investors_of(data, company, last))
+    assert len(result.items) == result.n_candidates == expected
+
+
+def test_an_earlier_date_excludes_only_the_investors_linked_by_then(trained):
+    data, _, path = trained
+    events = data.events
+    company = next(
+        int(c) for c in np.unique(events.sources)
+        if len(np.unique(events.timestamps[events.sources == c])) >= 2
+        and investors_of(data, int(c), np.inf) - investors_of(data, int(c), events.timestamps[events.sources == c].min())
+    )
+    at = float(events.timestamps[events.sources == company].min())
+    early, later = investors_of(data, company, at), investors_of(data, company, np.inf) - investors_of(data, company, at)
+    result = recommend_investors(load_checkpoint(path), data, company, at, k=10_000)
+    ids = {item.investor_id for item in result.items}
+    assert sorted(result.past_investors) == sorted(str(data.node_names[node]) for node in early)
+    assert not ids & early
+    known_by_then = set(events.destinations[events.timestamps <= at].tolist())
+    assert later & known_by_then <= ids  # later investors seen by then are recommendable, not excluded
+    assert {item.investor_id for item in result.items if item.invested_later} == later & known_by_then
+    assert result.n_history_events == int(np.count_nonzero(events.timestamps <= at))
+    assert result.n_later_events == int(np.count_nonzero(events.timestamps > at))
+
+
+def test_scores_are_the_diagnostics_scores_at_the_same_time(trained):
+    data, _, path = trained
+    checkpoint = load_checkpoint(path)
+    candidates = build_window(data.events, "test")
+    scorer, _ = model_scorer_from_checkpoint(checkpoint, data, candidates, torch.device("cpu"))
+    row = 0
+    block = scorer.score_block(row, row + 1)[0]
+    company = int(candidates.companies[row])
+    result = recommend_investors(checkpoint, data, company, candidates.t_start, k=10_000)
+    column_of = {int(node): column for column, node in enumerate(candidates.investors)}
+    for item in result.items:
+        assert item.logit == pytest.approx(float(block[column_of[item.investor_id]]), rel=1e-4, abs=1e-4)
+
+
+def test_parse_at_reads_dates_and_days(trained):
+    data = trained[0]
+    assert parse_at("2015-01-01", data) == 16436.0  # 45 years of 365 days + 11 leap days
+    assert parse_at("16500.5", data) == 16500.5
+    assert parse_at(None, data) == float(data.events.timestamps.max())
+    with pytest.raises(ConfigError, match="--at .* before the first event"):
+        parse_at("1990-01-01", data)
+    with pytest.raises(ConfigError, match="--at must be a date"):
+        parse_at("next week", data)
+
+
+def test_company_lookup_by_name_or_id_with_suggestions(trained):
+    data = trained[0]
+    name = str(data.node_names[12])
+    assert find_company(data, name.upper()) == 12
+    assert find_company(data, "  #12 ") == 12
+    with pytest.raises(ConfigError, match="not a company"):
+        find_company(data, f"#{data.n_nodes}")  # the last node is an investor
+    with pytest.raises(ConfigError) as error:
+        find_company(data, name[:-3] + "xx)")
+    assert "--company" in str(error.value) and name in str(error.value)
+    prefix = name.split(" (")[0]
+    with pytest.raises(ConfigError) as error:
+        find_company(data, prefix.lower())
+    assert str(error.value).split("did you mean: ")[1].startswith(name)  # the name containing the query comes first
+
+
+def test_company_suggestions_by_hand():
+    names = ["Sequoia Capital", "Accel Partners", "Andreessen Horowitz", "Sequoia Capital China", "Index Ventures"]
+    assert company_suggestions(names, "sequoia") == ["Sequoia Capital", "Sequoia Capital China"]
+    assert company_suggestions(names, "Acel Partners") == ["Accel Partners"]
+    assert company_suggestions(names, "zzz") == []
+
+
+def test_companies_sharing_a_name_must_be_chosen_by_id(trained):
+    data = trained[0]
+    names = data.node_names.copy()
+    names[5] = names[6] = "Twin Corp"
+    twins = dataclasses.replace(data, node_names=names)
+    with pytest.raises(ConfigError, match="ids 5, 6"):
+        find_company(twins, "twin corp")
+    assert find_company(twins, "#6") == 6
+
+
+def test_cli_prints_names_and_scores_and_suggests_on_unknown_names(trained, capsys):
+    data, data_dir, path = trained
+    company = busiest_company(data)
+    base = ["recommend", "--model_path", str(path), "--data_dir", str(data_dir), "--k", "5"]
+    assert main([*base, "--company", str(data.node_names[company])]) == 0
+    out = capsys.readouterr().out
+    assert f"newly invest in {data.node_names[company]}" in out
+    ranked = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(ranked) == 5 and all("Investor" in line for line in ranked)
+
+    assert main([*base, "--company", str(data.node_names[company])[:-2]]) == 2
+    error = capsys.readouterr().err
+    assert "did you mean" in error and str(data.node_names[company]) in error
+
+    assert main([*base, "--company", str(data.node_names[company]), "--at", "2014-06-01"]) == 0
+    assert "invested later" in capsys.readouterr().out
