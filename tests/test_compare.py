@@ -193,3 +193,13 @@ def test_summary_is_mean_and_population_std_over_seeds():
     assert summary["precision@1000"] == {"mean": pytest.approx(0.02), "std": pytest.approx(0.01), "n": 2}
     assert summary["median_rank"]["mean"] == 200 and summary["median_rank"]["std"] == 100
     assert np.isclose(summarize_runs(runs[:1])["median_rank"]["std"], 0.0)
+
+
+def test_a_changed_dataset_is_refused(compared, first_run, tmp_path, monkeypatch, capsys):
+    copy, args = _copy(compared, tmp_path)
+    save_dataset(generate_synthetic(n_companies=200, n_investors=80, seed=2, name="small"), tmp_path / "other")
+    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    moved = [*args, "--data_dir", str(tmp_path / "other")]
+    assert main(moved) == 2
+    error = capsys.readouterr().err
+    assert "dataset 'small' changed" in error and "--restart" in error

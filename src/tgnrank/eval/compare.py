@@ -229,10 +229,8 @@ def _differences(stored: dict, current: dict) -> list[str]:
 
 
 def _dataset_differences(stored: dict, current: dict) -> list[str]:
-    if stored == current:
-        return []
-    if stored.get("name") != current["name"]:
-        return [f"--data: stored {stored.get('name')!r}, now {current['name']!r}"]
+    if stored == current or stored.get("name") != current["name"]:
+        return []  # another name is already reported as a different --data
     return [
         f"dataset '{current['name']}' changed since (stored {stored.get('n_events')} events over "
         f"{stored.get('n_nodes')} nodes, now {current['n_events']} over {current['n_nodes']}, or the same sizes "
