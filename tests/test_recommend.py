@@ -74,13 +74,11 @@ def test_k_beyond_the_candidates_lists_every_new_investor(trained):
 def test_an_earlier_date_excludes_only_the_investors_linked_by_then(trained):
     data, _, path = trained
     events = data.events
-    company = next(
-        int(c) for c in np.unique(events.sources)
-        if len(np.unique(events.timestamps[events.sources == c])) >= 2
-        and investors_of(data, int(c), np.inf) - investors_of(data, int(c), events.timestamps[events.sources == c].min())
-    )
-    at = float(events.timestamps[events.sources == company].min())
-    early, later = investors_of(data, company, at), investors_of(data, company, np.inf) - investors_of(data, company, at)
+    first_round = {int(c): float(events.timestamps[events.sources == c].min()) for c in np.unique(events.sources)}
+    company = next(c for c, t in first_round.items() if investors_of(data, c, np.inf) - investors_of(data, c, t))
+    at = first_round[company]
+    early = investors_of(data, company, at)
+    later = investors_of(data, company, np.inf) - early
     result = recommend_investors(load_checkpoint(path), data, company, at, k=10_000)
     ids = {item.investor_id for item in result.items}
     assert sorted(result.past_investors) == sorted(str(data.node_names[node]) for node in early)

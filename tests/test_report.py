@@ -96,11 +96,16 @@ def test_guide_table_shows_mean_and_std_over_seeds_beside_the_best_baseline():
     text = format_table(results())
     assert "(mean ± std over seeds)" in text
     header = next(line for line in text.splitlines() if line.startswith("Metric"))
-    assert re.split(r"\s{2,}", header.strip()) == ["Metric", "Baseline", "Focal", "Hard Neg", "Focal+Hard", "ppr (best baseline)"]
-    assert cells(text, "Precision@1000") == ["1.00% ± 0.50%", "0.30% ± 0.00%", "1.50% ± 0.50%", "2.50% ± 0.50%", "1.20%"]
-    assert cells(text, "Recall@1000") == ["6.00% ± 1.00%", "5.80% ± 0.00%", "15.00% ± 5.00%", "25.00% ± 5.00%", "12.00%"]
-    assert cells(text, "Median Rank") == ["2,000 ± 1,000", "5,623 ± 0", "1,500 ± 500", "1,000 ± 500", "900"]
-    assert cells(text, "vs Random") == ["12.00x ± 2.00x", "9.80x ± 0.00x", "25.00x ± 5.00x", "50.00x ± 10.00x", "12.00x"]
+    columns = ["Metric", "Baseline", "Focal", "Hard Neg", "Focal+Hard", "ppr (best baseline)"]
+    assert re.split(r"\s{2,}", header.strip()) == columns
+    expected = {
+        "Precision@1000": ["1.00% ± 0.50%", "0.30% ± 0.00%", "1.50% ± 0.50%", "2.50% ± 0.50%", "1.20%"],
+        "Recall@1000": ["6.00% ± 1.00%", "5.80% ± 0.00%", "15.00% ± 5.00%", "25.00% ± 5.00%", "12.00%"],
+        "Median Rank": ["2,000 ± 1,000", "5,623 ± 0", "1,500 ± 500", "1,000 ± 500", "900"],
+        "vs Random": ["12.00x ± 2.00x", "9.80x ± 0.00x", "25.00x ± 5.00x", "50.00x ± 10.00x", "12.00x"],
+    }
+    for row, values in expected.items():
+        assert cells(text, row) == values
     assert "Focal+Hard: beats it in 2 of 2 seed(s)." in text and "Baseline: beats it in 0 of 2 seed(s)." in text
     assert "Best configuration by mean Precision@1000: focal-hardneg." in text
 

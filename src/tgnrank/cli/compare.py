@@ -39,8 +39,10 @@ CHOICES = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     main = parser.add_argument_group("comparison")
-    main.add_argument("-d", "--data", default=defaults.data, help="dataset name: data/ml_{data}.* (default %(default)s)")
-    main.add_argument("--data_dir", default=defaults.data_dir, help="folder holding the ml_ files (default %(default)s)")
+    main.add_argument("-d", "--data", default=defaults.data,
+                      help="dataset name: data/ml_{data}.* (default %(default)s)")
+    main.add_argument("--data_dir", default=defaults.data_dir,
+                      help="folder holding the ml_ files (default %(default)s)")
     main.add_argument("--n_epoch", type=int, default=defaults.n_epoch, help="epochs per model (default %(default)s)")
     main.add_argument("--seeds", default="0",
                       help="comma-separated seeds; every configuration is trained once per seed and the table shows "
@@ -49,16 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     main.add_argument("--restart", action="store_true",
                       help="discard the finished runs recorded in --out and train everything again")
     main.add_argument("--window", default="test", choices=("val", "test"),
-                      help="window ranked by the diagnostic: val = (val_time, test_time], test = (test_time, last event] "
-                           "(default %(default)s)")
+                      help="window ranked by the diagnostic: val = (val_time, test_time], "
+                           "test = (test_time, last event] (default %(default)s)")
     main.add_argument("--k", default="100,1000,10000",
                       help="comma-separated K of Precision@K and Recall@K in the full table (default %(default)s)")
     main.add_argument("--baselines", default="all",
-                      help="comma-separated baselines among popularity,recency,coinvestment,ppr, or 'all' (default %(default)s)")
+                      help="comma-separated baselines among popularity,recency,coinvestment,ppr, or 'all' "
+                           "(default %(default)s)")
     main.add_argument("--gpu", type=int, default=defaults.gpu,
                       help="CUDA device index, used when CUDA is available; -1 forces the CPU (default %(default)s)")
     main.add_argument("--use_memory", action=argparse.BooleanOptionalAction, default=True,
-                      help="TGN's node memory, on in all the guide's configurations (default on; --no-use_memory for TGAT)")
+                      help="TGN's node memory, on in all the guide's configurations "
+                           "(default on; --no-use_memory for TGAT)")
 
     shared = parser.add_argument_group("training flags shared by every configuration (as train_self_supervised.py)")
     for spec in fields(TrainConfig):
@@ -88,7 +92,8 @@ def settings_from_args(args: argparse.Namespace):
     from tgnrank.eval.compare import CompareSettings
     from tgnrank.eval.diagnostic import DiagnosticOptions
 
-    base = TrainConfig.from_dict({spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)})
+    given = {spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)}
+    base = TrainConfig.from_dict(given)
     return CompareSettings(
         base=base,
         seeds=parse_seeds(args.seeds),

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     data = open_dataset(args.data or checkpoint["config"].get("dataset") or "synthetic", args.data_dir)
     company = find_company(data, args.company)
     at = parse_at(args.at, data)
-    recommendations = recommend_investors(checkpoint, data, company, at, args.k, select_device(args.gpu), args.batch_size)
+    device = select_device(args.gpu)
+    recommendations = recommend_investors(checkpoint, data, company, at, args.k, device, args.batch_size)
     print(format_recommendations(recommendations))
     return 0

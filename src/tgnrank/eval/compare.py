@@ -46,6 +46,8 @@ RANK_QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
 # Fields that do not change what a run learns, or that each configuration and seed sets itself.
 _NOT_FINGERPRINTED = ("gpu", "seed", "prefix", "n_runs", "wandb", "data_dir")
 
+TRAINING_RECORD = ("train_losses", "val_aps", "best_epoch", "epochs_completed", "stopped_early", "test_ap", "test_auc")
+
 RankingProgress = Callable[[str, int, int], None]
 
 
@@ -170,7 +172,9 @@ def dataset_fingerprint(data: EventData) -> dict:
     for array in (events.sources, events.destinations, events.timestamps, events.edge_idxs):
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(repr((data.node_features.shape, data.edge_features.shape)).encode())
-    return {"name": data.name, "n_nodes": int(data.n_nodes), "n_events": int(data.n_events), "sha256": digest.hexdigest()}
+    return {
+        "name": data.name, "n_nodes": int(data.n_nodes), "n_events": int(data.n_events), "sha256": digest.hexdigest(),
+    }
 
 
 def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
@@ -188,7 +192,8 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
         logger.info("--restart: discarding the finished runs recorded in %s", path)
         return fresh
     stored = _read_state(path)
-    differences = _differences(stored.get("training", {}), training) + _dataset_differences(stored.get("dataset", {}), dataset)
+    differences = _differences(stored.get("training", {}), training)
+    differences += _dataset_differences(stored.get("dataset", {}), dataset)
     if differences:
         raise ConfigError(
             f"{path} records a comparison made with other arguments, so its models cannot be reused:\n  "
@@ -313,7 +318,7 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
         "training_seconds": time.perf_counter() - started,
         "training": {
             name: metrics[name]
-            for name in ("train_losses", "val_aps", "best_epoch", "epochs_completed", "stopped_early", "test_ap", "test_auc")
+            for name in TRAINING_RECORD
         },
     }
     state.runs[key] = entry
@@ -357,7 +362,10 @@ def rank_quantiles(mean_ranks: np.ndarray, n_candidates: int) -> dict:
     which a share ``levels[j]`` of the positives fall (an ECDF, sampled).
     """
     percentiles = 100.0 * np.asarray(mean_ranks, dtype=np.float64) / n_candidates
-    return {"levels": RANK_QUANTILE_LEVELS.tolist(), "rank_pct": np.quantile(percentiles, RANK_QUANTILE_LEVELS).tolist()}
+    return {
+        "levels": RANK_QUANTILE_LEVELS.tolist(),
+        "rank_pct": np.quantile(percentiles, RANK_QUANTILE_LEVELS).tolist(),
+    }
 
 
 def summarize_runs(runs: list[dict]) -> dict:
@@ -370,7 +378,9 @@ def summarize_runs(runs: list[dict]) -> dict:
     return summary
 
 
-def assemble_results(settings: CompareSettings, state: ComparisonState, baselines: dict, candidates: CandidateSet) -> dict:
+def assemble_results(
+    settings: CompareSettings, state: ComparisonState, baselines: dict, candidates: CandidateSet
+) -> dict:
     """The comparison's results (``compare.json``).
 
     Keys: ``dataset``, ``window`` (candidate counts), ``ks``, ``lift_k``, ``seeds``, ``training`` (the

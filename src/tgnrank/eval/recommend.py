@@ -107,7 +107,9 @@ def find_company(data: EventData, name: str) -> int:
         )
     suggestions = company_suggestions(names, query)
     hint = f"did you mean: {'; '.join(suggestions)}?" if suggestions else "no similar name found"
-    raise ConfigError(f"--company {name!r}: no company of that name in dataset '{data.name}' ({len(names):,} companies); {hint}")
+    raise ConfigError(
+        f"--company {name!r}: no company of that name in dataset '{data.name}' ({len(names):,} companies); {hint}"
+    )
 
 
 def company_suggestions(names: list[str], query: str, n: int = MAX_SUGGESTIONS) -> list[str]:
@@ -163,7 +165,9 @@ def recommend_investors(
     events = data.events
     history = events.select(events.timestamps <= at)
     if len(history) == 0:
-        raise TgnrankError(f"no event at or before day {at:g} ({day_to_date(at)}): there is no history to recommend from")
+        raise TgnrankError(
+            f"no event at or before day {at:g} ({day_to_date(at)}): there is no history to recommend from"
+        )
     grid = company_grid(history, company_id, at)
     scorer, _ = model_scorer_from_checkpoint(checkpoint, data, grid, device or torch.device("cpu"), batch_size)
     logits = np.asarray(scorer.score_block(0, 1)[0], dtype=np.float64)

@@ -26,8 +26,10 @@ FIGURES = {
     "rank_distribution": "Where the true new links rank: share of positives within the top x% of the candidates",
     "training_curves": "Training loss and validation AP per epoch",
 }
-RUNS_COLUMNS = ("Configuration", "Seed", "Checkpoint", "Epochs", "Best epoch", "Last train loss", "Best val AP", "Test AP",
-                "Training time")
+RUNS_COLUMNS = (
+    "Configuration", "Seed", "Checkpoint", "Epochs", "Best epoch", "Last train loss", "Best val AP", "Test AP",
+    "Training time",
+)
 
 Formatter = Callable[[float], str]
 Table = tuple[list[str], list[list[str]]]
@@ -137,8 +139,10 @@ def top_predictions_table(results: dict) -> tuple[str, Table] | None:
         return None
     hits = sum(item["hit"] for item in top)
     title = f"Top {len(top)} predicted new links of {run['prefix']} ({hits} hit(s))"
-    rows = [[str(item["rank"]), item["company"], item["investor"], f"{item['score']:.4g}", "HIT" if item["hit"] else "miss"]
-            for item in top]
+    rows = [
+        [str(item["rank"]), item["company"], item["investor"], f"{item['score']:.4g}", "HIT" if item["hit"] else "miss"]
+        for item in top
+    ]
     return title, (["Rank", "Company", "Investor", "Score", "Hit"], rows)
 
 
@@ -240,7 +244,10 @@ def render_html(results: dict, images: dict[str, bytes]) -> str:
     ]
     for name, caption in FIGURES.items():
         encoded = base64.b64encode(images[name]).decode("ascii")
-        body += [f"<h2>{html.escape(caption)}</h2>", f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">']
+        body += [
+            f"<h2>{html.escape(caption)}</h2>",
+            f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">',
+        ]
     body += ["<h2>Runs</h2>", html_table(*runs_table(results))]
     top = top_predictions_table(results)
     if top is not None:
@@ -360,7 +367,9 @@ def _training_figure(results: dict):
     for index, configuration in enumerate(results["configurations"]):
         for run_index, run in enumerate(configuration["runs"]):
             training = run["training"]
-            label = configuration["label"] if len(configuration["runs"]) == 1 else f"{configuration['label']} s{run['seed']}"
+            label = configuration["label"]
+            if len(configuration["runs"]) > 1:
+                label += f" s{run['seed']}"
             style = {"color": f"C{index}", "linestyle": styles[run_index % len(styles)], "marker": "o", "markersize": 3}
             epochs = np.arange(1, len(training["train_losses"]) + 1)
             loss_axes.plot(epochs, _floats(training["train_losses"]), label=label, **style)
