@@ -372,10 +372,15 @@ def _training_figure(results: dict):
                 label += f" s{run['seed']}"
             style = {"color": f"C{index}", "linestyle": styles[run_index % len(styles)], "marker": "o", "markersize": 3}
             epochs = np.arange(1, len(training["train_losses"]) + 1)
+            val_aps = _floats(training["val_aps"])
             loss_axes.plot(epochs, _floats(training["train_losses"]), label=label, **style)
-            ap_axes.plot(epochs, _floats(training["val_aps"]), label=label, **style)
-    loss_axes.set_title("training loss (focal and BCE losses are on different scales)", fontsize=10)
-    ap_axes.set_title("validation AP (random negatives)", fontsize=10)
+            ap_axes.plot(epochs, val_aps, label=label, **style)
+            best = training.get("best_epoch")
+            if best is not None and best < len(val_aps):
+                ap_axes.plot(best + 1, val_aps[best], marker="*", markersize=12, color=f"C{index}", linestyle="none")
+    loss_axes.set_yscale("log")  # focal losses are several times smaller than BCE ones
+    loss_axes.set_title("training loss (log scale)", fontsize=10)
+    ap_axes.set_title("validation AP (random negatives; star: the epoch kept)", fontsize=10)
     for axes in (loss_axes, ap_axes):
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
