@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import numpy as np
@@ -134,3 +135,11 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         atomic_write(target, failing_write)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_atomic_write_gives_the_usual_permissions(tmp_path):
+    target = tmp_path / "report.html"
+    atomic_write(target, lambda handle: handle.write(b"<html></html>"))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

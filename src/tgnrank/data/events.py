@@ -132,11 +132,19 @@ def atomic_write(path: str | Path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+        os.chmod(tmp_name, 0o666 & ~_current_umask())
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
+
+
+def _current_umask() -> int:
+    """The process umask (read by setting and restoring it), so atomic writes get the usual permissions."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_dataset(data: EventData, data_dir: str | Path = "data") -> dict[str, Path]:
