@@ -1,7 +1,7 @@
 """Train TGN with self-supervised link prediction (the flags of TGN's train_self_supervised.py).
 
 Writes saved_models/{prefix}-{data}.pth (the final checkpoint), saved_checkpoints/{prefix}-{data}-{epoch}.pth
-(one per epoch), results/{prefix}-{data}.json and results/{prefix}.pkl, and logs/{prefix}-{data}-{time}.log.
+(the best and the last epoch), results/{prefix}-{data}.json and results/{prefix}.pkl, and logs/{prefix}-{data}-{time}.log.
 With an empty --prefix the files are named after the dataset alone (saved_models/{data}.pth, ...).
 """
 

@@ -295,10 +295,20 @@ def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: Training
         write_pickle(paths.results_pickle_path(run), progress)
         _log_epoch(record)
         callbacks.on_epoch_end(record)
-        if stopper.step(record.val_ap):
+        stop = stopper.step(record.val_ap)
+        _prune_epoch_checkpoints(paths, epoch, keep={epoch, stopper.best_epoch})
+        if stop:
             logger.info("No improvement over %d epochs, stop training", config.patience)
             break
     return stopper
+
+
+def _prune_epoch_checkpoints(paths: RunPaths, last_epoch: int, keep: set) -> None:
+    """Delete the epoch checkpoints of this run other than ``keep`` (the best and the last epoch):
+    a checkpoint holds the whole memory, so fifty of them would fill a disk for nothing."""
+    for epoch in range(last_epoch + 1):
+        if epoch not in keep:
+            paths.epoch_checkpoint_path(epoch).unlink(missing_ok=True)
 
 
 def _finish_run(parts: _RunParts, config: TrainConfig, training_data: TrainingData, paths: RunPaths, run: int,

@@ -4,7 +4,8 @@ Names follow the original TGN script, with ``{prefix}-{data}`` shortened to ``{d
 prefix is empty (TGN wrote ``-{data}.pth`` and ``results/.pkl``):
 
 * ``saved_models/{prefix}-{data}.pth``: the final checkpoint of run 0; run k > 0 adds ``-run{k}``;
-* ``saved_checkpoints/{prefix}-{data}-{epoch}.pth``: one per completed epoch (overwritten by later runs);
+* ``saved_checkpoints/{prefix}-{data}-{epoch}.pth``: written after each epoch; only the best and the
+  last completed epoch are kept (TGN kept all; each holds the whole memory), later runs overwrite them;
 * ``results/{prefix}-{data}.json``: every run's metrics and the mean and std over runs;
 * ``results/{prefix}.pkl`` (run 0) and ``results/{prefix}_{k}.pkl`` (run k), TGN's pickled metrics;
 * ``logs/{prefix}-{data}-{timestamp}.log``: the run's log.
