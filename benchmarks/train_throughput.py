@@ -52,7 +52,8 @@ def main() -> None:
         for size in args.sizes:
             n_companies, n_investors = (int(part) for part in size.lower().split("x"))
             name = f"synthetic_{n_companies}x{n_investors}"
-            save_dataset(generate_synthetic(n_companies=n_companies, n_investors=n_investors, seed=0, name=name), workdir)
+            data = generate_synthetic(n_companies=n_companies, n_investors=n_investors, seed=0, name=name)
+            save_dataset(data, workdir)
             config = TrainConfig(data=name, data_dir=workdir, use_memory=not args.no_memory, n_epoch=args.n_epoch,
                                  patience=args.n_epoch + 1, gpu=args.gpu)
             training_data = load_training_data(config)

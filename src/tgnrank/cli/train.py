@@ -1,7 +1,8 @@
 """Train TGN with self-supervised link prediction (the flags of TGN's train_self_supervised.py).
 
 Writes saved_models/{prefix}-{data}.pth (the final checkpoint), saved_checkpoints/{prefix}-{data}-{epoch}.pth
-(the best and the last epoch), results/{prefix}-{data}.json and results/{prefix}.pkl, and logs/{prefix}-{data}-{time}.log.
+(the best and the last epoch), results/{prefix}-{data}.json and results/{prefix}.pkl, and
+logs/{prefix}-{data}-{time}.log.
 With an empty --prefix the files are named after the dataset alone (saved_models/{data}.pth, ...).
 """
 
@@ -39,24 +40,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--patience", type=int, default=d.patience,
                           help="epochs without validation-AP improvement before stopping (default %(default)s)")
     training.add_argument("--n_runs", type=int, default=d.n_runs,
-                          help="independent runs with seeds seed, seed+1, ...; reports mean and std (default %(default)s)")
+                          help="independent runs with seeds seed, seed+1, ...; reports mean and std "
+                               "(default %(default)s)")
     training.add_argument("--backprop_every", type=int, default=d.backprop_every,
                           help="backpropagate every this many batches (default %(default)s)")
     training.add_argument("--gpu", type=int, default=d.gpu,
-                          help="CUDA device index, used when CUDA is available; -1 forces the CPU (default %(default)s)")
+                          help="CUDA device index, used when CUDA is available; -1 forces the CPU "
+                               "(default %(default)s)")
     training.add_argument("--seed", type=int, default=d.seed,
                           help="seed of torch, numpy and the samplers; run k uses seed+k (default %(default)s)")
     training.add_argument("--wandb", action="store_true",
                           help="log to Weights & Biases (needs the wandb package; offline unless WANDB_MODE=online)")
 
     model = parser.add_argument_group("model")
-    model.add_argument("--n_degree", type=int, default=d.n_degree, help="temporal neighbours sampled (default %(default)s)")
+    model.add_argument("--n_degree", type=int, default=d.n_degree,
+                       help="temporal neighbours sampled (default %(default)s)")
     model.add_argument("--n_head", type=int, default=d.n_head, help="attention heads (default %(default)s)")
     model.add_argument("--n_layer", type=int, default=d.n_layer, help="graph layers (default %(default)s)")
     model.add_argument("--drop_out", type=float, default=d.drop_out, help="dropout probability (default %(default)s)")
     model.add_argument("--node_dim", type=int, default=d.node_dim, help="node embedding size (default %(default)s)")
     model.add_argument("--time_dim", type=int, default=d.time_dim, help="time encoding size (default %(default)s)")
-    model.add_argument("--uniform", action="store_true", help="sample temporal neighbours uniformly, not the most recent")
+    model.add_argument("--uniform", action="store_true",
+                       help="sample temporal neighbours uniformly, not the most recent")
     model.add_argument("--use_memory", action="store_true", help="give every node a memory (TGN; without it: TGAT)")
     model.add_argument("--embedding_module", default=d.embedding_module, choices=EMBEDDING_MODULES,
                        help="embedding module (default %(default)s; 'time' gives Jodie)")
@@ -64,11 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="message function (default %(default)s)")
     model.add_argument("--memory_updater", default=d.memory_updater, choices=MEMORY_UPDATERS,
                        help="memory updater (default %(default)s)")
-    model.add_argument("--aggregator", default=d.aggregator, help=f"message aggregator: {', '.join(AGGREGATORS)} (default %(default)s)")
+    model.add_argument("--aggregator", default=d.aggregator,
+                       help=f"message aggregator: {', '.join(AGGREGATORS)} (default %(default)s)")
     model.add_argument("--memory_update_at_end", action="store_true",
                        help="update the memory at the end of the batch instead of the start")
     model.add_argument("--message_dim", type=int, default=d.message_dim, help="message size (default %(default)s)")
-    model.add_argument("--memory_dim", type=int, default=d.memory_dim, help="memory size per node (default %(default)s)")
+    model.add_argument("--memory_dim", type=int, default=d.memory_dim,
+                       help="memory size per node (default %(default)s)")
     model.add_argument("--use_destination_embedding_in_message", action="store_true",
                        help="use the destination's embedding in messages")
     model.add_argument("--use_source_embedding_in_message", action="store_true",

@@ -9,7 +9,6 @@ stored, so checkpoints load with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import logging
 import pickle
 import zipfile
 from pathlib import Path
@@ -21,8 +20,6 @@ from tgnrank.data.events import EventData, atomic_write
 from tgnrank.errors import ConfigError, DataFormatError
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.model_setup import build_training_model
-
-logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "tgnrank-checkpoint"
 FORMAT_VERSION = 1

@@ -275,7 +275,8 @@ def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: Training
         start = time.perf_counter()
         parts.model.set_neighbor_finder(parts.train_finder)
         train_loss, epoch_time = train_epoch(
-            parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config, epoch, callbacks
+            parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config, epoch,
+            callbacks,
         )
         validation = validate(parts.model, training_data, parts.full_finder, config)
         record = EpochRecord(
@@ -389,16 +390,14 @@ def _batch_loss(model, criterion: LossFunction, events: Interactions, sampler, c
 
 def validate(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
     """Validation AP/AUC on old then new nodes; leaves the memory as after the old-node validation."""
-    split, candidates = training_data.split, training_data.eval_candidates
+    split = training_data.split
     model.set_neighbor_finder(full_finder)
     train_memory = model.backup_memory() if config.use_memory else None
-    val_ap, val_auc = evaluate_link_prediction(model, split.val, _eval_sampler(candidates, VAL_NEGATIVE_SEED), config.n_degree)
+    val_ap, val_auc = _evaluate_split(model, split.val, training_data, VAL_NEGATIVE_SEED, config)
     if config.use_memory:
         val_memory = model.backup_memory()
         model.restore_memory(train_memory)
-    new_ap, new_auc = evaluate_link_prediction(
-        model, split.new_node_val, _eval_sampler(candidates, NEW_NODE_VAL_NEGATIVE_SEED), config.n_degree
-    )
+    new_ap, new_auc = _evaluate_split(model, split.new_node_val, training_data, NEW_NODE_VAL_NEGATIVE_SEED, config)
     if config.use_memory:
         model.restore_memory(val_memory)
     return {"val_ap": val_ap, "val_auc": val_auc, "new_node_val_ap": new_ap, "new_node_val_auc": new_auc}
@@ -406,15 +405,13 @@ def validate(model, training_data: TrainingData, full_finder, config: TrainConfi
 
 def test_model(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
     """Test AP/AUC on old then new nodes, both from the memory at the end of validation (restored after)."""
-    split, candidates = training_data.split, training_data.eval_candidates
+    split = training_data.split
     model.set_neighbor_finder(full_finder)
     val_memory = model.backup_memory() if config.use_memory else None
-    test_ap, test_auc = evaluate_link_prediction(model, split.test, _eval_sampler(candidates, TEST_NEGATIVE_SEED), config.n_degree)
+    test_ap, test_auc = _evaluate_split(model, split.test, training_data, TEST_NEGATIVE_SEED, config)
     if config.use_memory:
         model.restore_memory(val_memory)
-    new_ap, new_auc = evaluate_link_prediction(
-        model, split.new_node_test, _eval_sampler(candidates, NEW_NODE_TEST_NEGATIVE_SEED), config.n_degree
-    )
+    new_ap, new_auc = _evaluate_split(model, split.new_node_test, training_data, NEW_NODE_TEST_NEGATIVE_SEED, config)
     if config.use_memory:
         model.restore_memory(val_memory)
     return {"test_ap": test_ap, "test_auc": test_auc, "new_node_test_ap": new_ap, "new_node_test_auc": new_auc}
@@ -465,10 +462,13 @@ def _training_sampler(config: TrainConfig, data: EventData, train: Interactions,
     )
 
 
-def _eval_sampler(candidates: np.ndarray, seed: int):
+def _evaluate_split(model, events: Interactions, training_data: TrainingData, negative_seed: int,
+                    config: TrainConfig) -> tuple[float, float]:
+    """AP and AUC on ``events`` against random investors drawn afresh from ``negative_seed`` (as TGN)."""
     from tgnrank.sampling.negatives import RandomNegativeSampler
 
-    return RandomNegativeSampler(candidates, seed=seed)
+    sampler = RandomNegativeSampler(training_data.eval_candidates, seed=negative_seed)
+    return evaluate_link_prediction(model, events, sampler, config.n_degree)
 
 
 def _restore_epoch(model, path: Path, config: TrainConfig) -> None:
@@ -503,7 +503,9 @@ def _log_epoch(record: EpochRecord) -> None:
 
 
 def _describe(config: TrainConfig) -> str:
-    loss = f"focal loss (alpha {config.focal_alpha:g}, gamma {config.focal_gamma:g})" if config.use_focal_loss else "BCE"
+    loss = "BCE"
+    if config.use_focal_loss:
+        loss = f"focal loss (alpha {config.focal_alpha:g}, gamma {config.focal_gamma:g})"
     negatives = (
         f"hard negatives (ratio {config.hard_neg_ratio:g}, temperature {config.hard_neg_temperature:g}, "
         f"top-k {config.hard_neg_topk})" if config.use_hard_negatives else "random negatives"
