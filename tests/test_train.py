@@ -339,3 +339,23 @@ def test_same_seed_gives_the_same_losses(tmp_path, small_data_dir, monkeypatch):
     losses = lambda summary: [record.train_loss for record in summary.runs[0].history]  # noqa: E731
     assert losses(first) == losses(second)
     assert losses(first) != losses(other)
+
+
+def test_randomized_features_are_reproduced_from_the_seed():
+    from tgnrank.train.model_setup import model_node_features
+
+    data = generate_synthetic(n_companies=30, n_investors=10, seed=0, name="tiny")
+    assert model_node_features(data, TrainConfig()) is data.node_features
+    noise = model_node_features(data, TrainConfig(randomize_features=True, seed=4))
+    assert noise.shape == data.node_features.shape and not np.array_equal(noise, data.node_features)
+    assert np.array_equal(noise, model_node_features(data, TrainConfig(randomize_features=True, seed=4)))
+
+
+def test_checkpoint_for_another_dataset_is_refused_with_a_clear_message():
+    from tgnrank.train.checkpoint import build_model_from_checkpoint, checkpoint_config
+
+    data = generate_synthetic(n_companies=30, n_investors=10, seed=0, name="tiny")
+    entry = {**checkpoint_config(TrainConfig(data="other"), data), "n_node_features": 5, "dataset": "other"}
+    checkpoint = {**_checkpoint(1.0), "config": entry}
+    with pytest.raises(DataFormatError, match="dataset 'tiny' has n_node_features = .* trained with 5 .*'other'"):
+        build_model_from_checkpoint(checkpoint, data, neighbor_finder=None, device=torch.device("cpu"))
