@@ -13,6 +13,7 @@ one with hard negatives. Printed, all from this one run:
 
     python benchmarks/hard_negative_overhead.py                      # default synthetic data, --use_memory
     python benchmarks/hard_negative_overhead.py --n_repeats 4 --gpu 0 --data crunchbase
+    python benchmarks/hard_negative_overhead.py --threads 1   # on a busy shared CPU: no thread oversubscription
 """
 
 from __future__ import annotations
@@ -44,8 +45,11 @@ def main() -> None:
     parser.add_argument("--hard_neg_temperature", type=float, default=0.1)
     parser.add_argument("--gpu", type=int, default=0)
     parser.add_argument("--no_memory", action="store_true", help="train without --use_memory")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     random_config = TrainConfig(data=args.data, data_dir=args.data_dir, use_memory=not args.no_memory, gpu=args.gpu)
     hard_config = replace(random_config, use_hard_negatives=True, hard_neg_ratio=args.hard_neg_ratio,
@@ -53,7 +57,7 @@ def main() -> None:
     device = select_device(args.gpu)
     training_data = load_training_data(random_config)
     train = training_data.split.train
-    print(f"device: {device}; data '{args.data}': {len(train):,} training events, batch {random_config.bs}, "
+    print(f"device: {device} ({torch.get_num_threads()} CPU threads); data '{args.data}': {len(train):,} training events, batch {random_config.bs}, "
           f"{'memory' if random_config.use_memory else 'no memory'}, n_neg {random_config.n_neg}")
 
     samplers = {}
