@@ -136,7 +136,7 @@ def train(workdir, monkeypatch, *flags):
 def test_guide_baseline_command_trains_saves_and_reloads_to_the_same_scores(workdir, monkeypatch, capsys):
     from tgnrank.train.checkpoint import build_model_from_checkpoint, load_checkpoint
     from tgnrank.train.config import TrainConfig as Config
-    from tgnrank.train.loop import load_training_data, test_model
+    from tgnrank.train.loop import load_training_data, evaluate_test_sets
     from tgnrank.train.model_setup import build_neighbor_finder
 
     assert train(workdir, monkeypatch, "--use_memory", "--prefix", "tgn-baseline", "--n_epoch", "2", "--bs", "50") == 0
@@ -167,7 +167,7 @@ def test_guide_baseline_command_trains_saves_and_reloads_to_the_same_scores(work
     finder = build_neighbor_finder(training_data.split.full, training_data.data.n_nodes, config)
     model, reloaded_config = build_model_from_checkpoint(checkpoint, training_data.data, finder, torch.device("cpu"))
     assert reloaded_config == config
-    scores = test_model(model, training_data, finder, config)
+    scores = evaluate_test_sets(model, training_data, finder, config)
     assert scores["test_ap"] == pytest.approx(run["test_ap"], abs=1e-9)
     assert scores["new_node_test_ap"] == pytest.approx(run["new_node_test_ap"], abs=1e-9)
 

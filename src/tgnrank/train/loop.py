@@ -327,7 +327,7 @@ def _finish_run(parts: _RunParts, config: TrainConfig, training_data: TrainingDa
         best_epoch=best_epoch,
         stopped_early=len(history) < config.n_epoch,
         model_path=paths.model_path(run),
-        **test_model(parts.model, training_data, parts.full_finder, config),
+        **evaluate_test_sets(parts.model, training_data, parts.full_finder, config),
     )
     metrics = result.metrics()
     save_checkpoint(result.model_path, make_checkpoint(parts.config_entry, parts.model, metrics))
@@ -403,7 +403,7 @@ def validate(model, training_data: TrainingData, full_finder, config: TrainConfi
     return {"val_ap": val_ap, "val_auc": val_auc, "new_node_val_ap": new_ap, "new_node_val_auc": new_auc}
 
 
-def test_model(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
+def evaluate_test_sets(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
     """Test AP/AUC on old then new nodes, both from the memory at the end of validation (restored after)."""
     split = training_data.split
     model.set_neighbor_finder(full_finder)
