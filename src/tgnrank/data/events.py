@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tgnrank.data.arrays import distinct_union
 from tgnrank.errors import DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Interactions:
 
     @property
     def unique_nodes(self) -> np.ndarray:
-        return np.union1d(self.sources, self.destinations)
+        return distinct_union(self.sources, self.destinations)
 
     @property
     def n_unique_nodes(self) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.stats import rankdata
 
+from tgnrank.data.arrays import distinct
 from tgnrank.data.events import EventData, Interactions
 from tgnrank.data.splits import chronological_split
 
@@ -59,17 +60,6 @@ def dataset_statistics(
         },
         "similarity": feature_similarity(data, n_similarity_pairs, np.random.default_rng(seed)),
     }
-
-
-def distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values, by sorting: numpy 2's hash-based ``np.unique`` is far slower on large arrays."""
-    ordered = np.sort(values)
-    if len(ordered) == 0:
-        return ordered
-    keep = np.empty(len(ordered), dtype=bool)
-    keep[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
 
 
 def day_to_iso(day: float) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
 from tgnrank.eval.protocol import CandidateSet
 
@@ -57,7 +58,7 @@ class HistoryGraph:
     def build(
         cls, history: Interactions, t_start: float, candidate_companies: np.ndarray, investors: np.ndarray
     ) -> "HistoryGraph":
-        companies = np.unique(history.sources)
+        companies = distinct(history.sources)
         rows = np.searchsorted(companies, history.sources)
         cols = np.searchsorted(investors, history.destinations)
         links = sparse.csr_matrix(

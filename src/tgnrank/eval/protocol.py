@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
 from tgnrank.data.splits import chronological_split
 from tgnrank.errors import ConfigError, TgnrankError
@@ -135,11 +136,11 @@ def build_candidates(events: Interactions, t_start: float, t_end: float, window:
     history = events.select(events.timestamps <= t_start)
     in_window = events.select((events.timestamps > t_start) & (events.timestamps <= t_end))
 
-    history_companies = np.unique(history.sources)
-    investors = np.unique(history.destinations)
+    history_companies = distinct(history.sources)
+    investors = distinct(history.destinations)
     key_base = int(max(events.sources.max(initial=0), events.destinations.max(initial=0))) + 1
-    history_keys = np.unique(history.sources * key_base + history.destinations)
-    window_keys = np.unique(in_window.sources * key_base + in_window.destinations)
+    history_keys = distinct(history.sources * key_base + history.destinations)
+    window_keys = distinct(in_window.sources * key_base + in_window.destinations)
 
     new_keys = window_keys[~np.isin(window_keys, history_keys, assume_unique=True)]
     new_companies, new_investors = new_keys // key_base, new_keys % key_base
@@ -148,7 +149,7 @@ def build_candidates(events: Interactions, t_start: float, t_end: float, window:
         raise TgnrankError(_no_positive_message(window, t_start, t_end, in_window, window_keys, new_keys))
     positive_companies, positive_investors = new_companies[known], new_investors[known]
 
-    companies = np.unique(positive_companies)
+    companies = distinct(positive_companies)
     history_companies_of = history_keys // key_base
     linked = np.isin(history_companies_of, companies)
     history_links = sparse.csr_matrix(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from tgnrank.data.arrays import distinct
 from tgnrank.data.events import COMPANY, EventData
 from tgnrank.errors import ConfigError, TgnrankError
 from tgnrank.eval.protocol import CandidateSet
@@ -127,8 +128,8 @@ def company_suggestions(names: list[str], query: str, n: int = MAX_SUGGESTIONS) 
 def company_grid(history, company_id: int, at: float) -> CandidateSet:
     """The one-company candidate grid: ``company_id`` against every investor of ``history``, its past
     investors marked as history links. It has no positives (nothing is evaluated)."""
-    investors = np.unique(history.destinations)
-    past = np.unique(history.destinations[history.sources == company_id])
+    investors = distinct(history.destinations)
+    past = distinct(history.destinations[history.sources == company_id])
     columns = np.searchsorted(investors, past)
     links = sparse.csr_matrix(
         (np.ones(len(columns), dtype=bool), (np.zeros(len(columns), dtype=np.int64), columns)),
