@@ -16,18 +16,22 @@ from tgnrank.errors import TgnrankError
 
 SUBCOMMANDS = {
     "generate": "tgnrank.cli.generate",
-    "compare": "tgnrank.cli.compare",
-    "diagnose": "tgnrank.cli.diagnose",
     "import-crunchbase": "tgnrank.cli.import_crunchbase",
     "info": "tgnrank.cli.info",
     "mine": "tgnrank.cli.mine",
-    "recommend": "tgnrank.cli.recommend",
     "train": "tgnrank.cli.train",
+    "diagnose": "tgnrank.cli.diagnose",
+    "compare": "tgnrank.cli.compare",
+    "recommend": "tgnrank.cli.recommend",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tgnrank", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="tgnrank",
+        description="Train Temporal Graph Networks on funding events and rank future (company, investor) links. "
+        "Commands are listed in workflow order.",
+    )
     parser.add_argument("--version", action="version", version=f"tgnrank {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_path in SUBCOMMANDS.items():
