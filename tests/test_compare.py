@@ -63,11 +63,11 @@ def _copy(compared, tmp_path):
 def test_prints_the_guides_table_with_one_column_per_configuration(first_run):
     lines = first_run.splitlines()
     header = next(line for line in lines if line.startswith("Metric"))
-    assert re.split(r"\s{2,}", header.strip()) == ["Metric", "Baseline", "Focal", "Hard Neg", "Focal+Hard",
+    assert re.split(r"\s{2,}", header.strip()) == ["Metric", "Baseline", "Focal", "Hard Neg", "Focal+Hard", "Ensemble",
                                                    header.split()[-3] + " (best baseline)"]
     for row in GUIDE_ROWS:
         line = next(line for line in lines if line.startswith(row))
-        assert len(re.split(r"\s{2,}", line.strip())) == 6
+        assert len(re.split(r"\s{2,}", line.strip())) == 7
         assert "±" not in line  # one seed: no spread to show
     assert "Best baseline:" in first_run and "Best configuration by mean Precision@1000:" in first_run
 

@@ -1,6 +1,8 @@
 """Train the guide's four configurations (baseline; focal loss; hard negatives; focal loss + hard
 negatives), rank the candidates of a future window with each, and report the guide's table
-(Precision@1000, Recall@1000, median rank, vs Random) beside the best baseline.
+(Precision@1000, Recall@1000, median rank, vs Random) beside the best baseline, with one more column:
+the ensemble of the four models of each seed (the mean of their logits for each candidate pair, rebuilt
+from the checkpoints, nothing more to train).
 
 Every configuration uses the guide's settings (focal alpha 0.25, gamma 2.0; hard-negative ratio 0.5,
 temperature 0.1) and the shared flags below. Writes, under --out: saved_models/{prefix}-{data}.pth per

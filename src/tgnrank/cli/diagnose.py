@@ -3,6 +3,10 @@ median rank of the true new links, for a trained model beside model-free baselin
 
 The window is the validation period (val_time, test_time] or the test period (test_time, last event];
 the history is every event up to its start. See DESIGN.md, "The temporal validation protocol".
+
+Several checkpoints (--model_path a.pth,b.pth or --model_path a.pth --model_path b.pth) are ranked each
+as its own column, and together as an ensemble: the mean of their logits for each candidate pair (models
+trained on the same data have comparable logit scales), optionally weighted with --ensemble_weights.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ BOOL_MODEL_FLAGS = (
 )
 CHOICE_MODEL_FLAGS = ("embedding_module", "message_function", "memory_updater", "aggregator")
 MODEL_FLAGS = INT_MODEL_FLAGS + ("drop_out",) + CHOICE_MODEL_FLAGS + BOOL_MODEL_FLAGS
+ENSEMBLE = "ensemble"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     main.add_argument("-d", "--data", default=None,
                       help="dataset name: data/ml_{data}.* (default: the checkpoint's dataset, or 'synthetic')")
     main.add_argument("--data_dir", default="data", help="folder holding the ml_ files (default %(default)s)")
-    main.add_argument("--model_path", default=None, help="checkpoint written by train_self_supervised.py")
+    main.add_argument("--model_path", action="append", default=None,
+                      help="checkpoint written by train_self_supervised.py; several (comma-separated, or the flag "
+                           "repeated) are also ranked as an ensemble: the mean of their logits")
+    main.add_argument("--ensemble_weights", default=None,
+                      help="with several --model_path: comma-separated weights >= 0, one per checkpoint in order "
+                           "(normalised to sum to 1; default equal)")
     main.add_argument("--auto_detect_params", action="store_true",
                       help="rebuild the model from the checkpoint's stored configuration (model flags are ignored); "
                            "without it the model flags must match the checkpoint")
@@ -83,14 +93,14 @@ def run(args: argparse.Namespace) -> int:
     from tgnrank.eval.protocol import build_window
 
     options = DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines))
-    checkpoint = None
+    paths = parse_model_paths(args.model_path)
+    weights = parse_ensemble_weights(args.ensemble_weights, len(paths))
+    checkpoints = {}
     if not args.baselines_only:
-        if args.model_path is None:
+        if not paths:
             raise ConfigError("--model_path is required (or pass --baselines-only to rank with the baselines alone)")
-        from tgnrank.train.checkpoint import load_checkpoint
-
-        checkpoint = load_checkpoint(args.model_path)
-        check_model_flags(args, checkpoint["config"])
+        checkpoints = load_checkpoints(args, paths)
+    checkpoint = next(iter(checkpoints.values()), None)
     data_name = args.data or (checkpoint["config"].get("dataset") if checkpoint else None) or "synthetic"
     data = open_dataset(data_name, args.data_dir)
     candidates = build_window(data.events, args.window, args.train_quantile, args.val_quantile)
@@ -99,47 +109,127 @@ def run(args: argparse.Namespace) -> int:
         args.window, candidates.n_positives, candidates.n_companies, candidates.n_investors, candidates.n_candidates,
     )
 
-    model_scorer, model_name = None, None
-    if checkpoint is not None:
-        model_scorer, model_name = _model_scorer(args, checkpoint, data, candidates)
+    model_scorer, model_name, members = None, None, {}
+    if len(checkpoints) == 1:
+        model_scorer, model_name = _model_scorer(args, paths[0], checkpoint, data, candidates)
+    elif checkpoints:
+        model_scorer, members = _ensemble_scorer(args, checkpoints, weights, data, candidates)
+        model_name = ENSEMBLE
     with ProgressBars() as progress:
-        result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options, progress)
-    result["checkpoint"] = None if checkpoint is None else str(args.model_path)
+        result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options, progress, members)
+    if members:
+        result["checkpoints"] = list(checkpoints)
+        result["member_weights"] = model_scorer.weights.tolist()
+    else:
+        result["checkpoint"] = None if checkpoint is None else paths[0]
 
     print(format_report(result))
-    out_path = Path(args.out) / f"diagnostic-{model_name or f'baselines-{data.name}'}-{args.window}.json"
+    file_stem = f"{ENSEMBLE}-{data.name}" if members else model_name or f"baselines-{data.name}"
+    out_path = Path(args.out) / f"diagnostic-{file_stem}-{args.window}.json"
     atomic_write(out_path, lambda handle: handle.write(json.dumps(result, indent=1).encode("utf-8")))
     print(f"\nresults: {out_path}")
     return 0
 
 
-def _model_scorer(args, checkpoint: dict, data, candidates):
+def _model_scorer(args, path: str, checkpoint: dict, data, candidates):
     from tgnrank.eval.scoring import model_scorer_from_checkpoint
     from tgnrank.train.device import select_device
 
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigError(f"--batch_size must be an integer >= 1, got {args.batch_size}")
+    check_batch_size(args.batch_size)
     logger.info("Replaying %d history events through the model", len(candidates.history))
     scorer, _ = model_scorer_from_checkpoint(checkpoint, data, candidates, select_device(args.gpu), args.batch_size)
-    return scorer, Path(args.model_path).stem
+    return scorer, Path(path).stem
 
 
-def check_model_flags(args: argparse.Namespace, stored: dict) -> None:
-    """Without --auto_detect_params the model flags (given or defaulted) must equal the checkpoint's."""
+def _ensemble_scorer(args, checkpoints: dict[str, dict], weights, data, candidates):
+    """The ensemble scorer and its members by name (the checkpoint's file name, or its path when two share one)."""
+    from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints
+    from tgnrank.train.device import select_device
+
+    check_batch_size(args.batch_size)
+    paths = list(checkpoints)
+    stems = [Path(path).stem for path in paths]
+    names = stems if len(set(stems)) == len(stems) else paths
+    logger.info("Replaying %d history events through each of the %d models", len(candidates.history), len(paths))
+    ensemble, scorers, _ = ensemble_scorer_from_checkpoints(
+        list(checkpoints.values()), data, candidates, select_device(args.gpu), weights, args.batch_size
+    )
+    return ensemble, dict(zip(names, scorers))
+
+
+def check_batch_size(batch_size: int | None) -> None:
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch_size must be an integer >= 1, got {batch_size}")
+
+
+def parse_model_paths(values: list[str] | None) -> list[str]:
+    """The checkpoints of every --model_path, in order: each value is one path or comma-separated paths.
+
+    A value naming an existing file is taken whole (a path may contain a comma). The same checkpoint
+    twice is refused (it would silently weigh double in the ensemble).
+    """
+    paths = []
+    for value in values or []:
+        parts = [value] if Path(value).is_file() else [part.strip() for part in value.split(",")]
+        if not all(parts):
+            raise ConfigError(f"--model_path has an empty entry in {value!r}; expected paths separated by commas")
+        paths += parts
+    resolved = [Path(path).resolve() for path in paths]
+    repeated = sorted({path for path, key in zip(paths, resolved) if resolved.count(key) > 1})
+    if repeated:
+        raise ConfigError(f"--model_path lists the same checkpoint more than once: {', '.join(repeated)}")
+    return paths
+
+
+def parse_ensemble_weights(text: str | None, n_models: int) -> list[float] | None:
+    """The --ensemble_weights as floats (checked against the number of models), or None when not given."""
+    from tgnrank.eval.scoring import normalized_weights
+
+    if text is None:
+        return None
+    if n_models < 2:
+        raise ConfigError("--ensemble_weights needs several --model_path (one weight per checkpoint)")
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--ensemble_weights must be comma-separated numbers >= 0, got {text!r}") from None
+    normalized_weights(weights, n_models)
+    return weights
+
+
+def load_checkpoints(args: argparse.Namespace, paths: list[str]) -> dict[str, dict]:
+    """Every checkpoint by path, each checked against the model flags; several must share one dataset."""
+    from tgnrank.eval.scoring import check_same_dataset
+    from tgnrank.train.checkpoint import load_checkpoint
+
+    checkpoints = {path: load_checkpoint(path) for path in paths}
+    if len(checkpoints) > 1:
+        check_same_dataset({path: checkpoint["config"].get("dataset") for path, checkpoint in checkpoints.items()})
+    for path, checkpoint in checkpoints.items():
+        check_model_flags(args, checkpoint["config"], path if len(checkpoints) > 1 else None)
+    return checkpoints
+
+
+def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None = None) -> None:
+    """Without --auto_detect_params the model flags (given or defaulted) must equal the checkpoint's.
+
+    ``path`` names the checkpoint in the message when several are checked.
+    """
     from tgnrank.eval.diagnostic import checkpoint_mismatches
     from tgnrank.train.config import TrainConfig
 
     defaults = TrainConfig()
     given = {name: getattr(args, name) for name in MODEL_FLAGS if getattr(args, name) is not None}
+    which = "the checkpoint's" if path is None else f"checkpoint {path}'s"
     if args.auto_detect_params:
         for line in checkpoint_mismatches(stored, given):
-            logger.warning("ignoring %s (--auto_detect_params uses the checkpoint's configuration)", line)
+            logger.warning("ignoring %s (--auto_detect_params uses %s configuration)", line, which)
         return
     requested = {name: given.get(name, getattr(defaults, name)) for name in MODEL_FLAGS}
     mismatches = checkpoint_mismatches(stored, requested)
     if mismatches:
         raise ConfigError(
-            "the model flags do not match the checkpoint's configuration:\n  "
+            f"the model flags do not match {which} configuration:\n  "
             + "\n  ".join(mismatches)
             + "\npass these flags with the checkpoint's values, or --auto_detect_params to rebuild the model from it"
         )

@@ -6,8 +6,13 @@ temporal validation diagnostic on each model (the model-free baselines once, sin
 depend on the model) and returns the results dict that :mod:`tgnrank.eval.report` renders and
 ``compare.json`` stores.
 
+For each seed, the four models are also combined into an ensemble (the mean of their logits for each
+candidate pair, :class:`~tgnrank.eval.scoring.EnsembleScorer`), diagnosed like one more model. Nothing
+is trained for it: it is rebuilt from the stored checkpoints.
+
 Resuming: a state file in the output folder records, for each finished (configuration, seed), its
-checkpoint, its training history and its diagnostic. A later call with the same training arguments
+checkpoint, its training history and its diagnostic, and for each seed the ensemble's diagnostic
+(dropped whenever one of its members is trained again). A later call with the same training arguments
 and the same dataset skips those; a call whose arguments would make the stored models wrong (another
 epoch count, model size, dataset, ...) is refused unless ``restart`` discards the state. Changing only
 the window, the K or the baselines keeps the trained models and recomputes the diagnostics.
@@ -42,6 +47,8 @@ RESULTS_FILE = "compare.json"
 STATE_FORMAT = "tgnrank-compare-state"
 STATE_VERSION = 1
 RANK_QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
+ENSEMBLE_NAME = "ensemble"
+ENSEMBLE_LABEL = "Ensemble"
 
 # Fields that do not change what a run learns, or that each configuration and seed sets itself.
 _NOT_FINGERPRINTED = ("gpu", "seed", "prefix", "n_runs", "wandb", "data_dir")
@@ -109,7 +116,14 @@ class CompareSettings:
 
     def prefix(self, configuration: Configuration, seed: int) -> str:
         """The guide's prefix, with ``-s{seed}`` when several seeds are compared."""
-        return configuration.name if len(self.seeds) == 1 else f"{configuration.name}-s{seed}"
+        return self._with_seed(configuration.name, seed)
+
+    def ensemble_prefix(self, seed: int) -> str:
+        """The ensemble's name in diagnostics: ``ensemble``, with ``-s{seed}`` when several seeds are compared."""
+        return self._with_seed(ENSEMBLE_NAME, seed)
+
+    def _with_seed(self, name: str, seed: int) -> str:
+        return name if len(self.seeds) == 1 else f"{name}-s{seed}"
 
     def train_config(self, configuration: Configuration, seed: int) -> TrainConfig:
         values = {**self.base.to_dict(), **configuration.overrides}
@@ -149,6 +163,7 @@ class ComparisonState:
     dataset: dict
     baselines: dict | None = None
     runs: dict = field(default_factory=dict)
+    ensembles: dict = field(default_factory=dict)
 
     @staticmethod
     def run_key(configuration: str, seed: int) -> str:
@@ -162,6 +177,7 @@ class ComparisonState:
             "dataset": self.dataset,
             "baselines": self.baselines,
             "runs": self.runs,
+            "ensembles": self.ensembles,
         })
 
 
@@ -202,7 +218,8 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
             "or choose another --out"
         )
     state = ComparisonState(path=path, training=training, dataset=dataset,
-                            baselines=stored.get("baselines"), runs=dict(stored.get("runs") or {}))
+                            baselines=stored.get("baselines"), runs=dict(stored.get("runs") or {}),
+                            ensembles=dict(stored.get("ensembles") or {}))
     logger.info("Resuming from %s: %d finished run(s)", path, len(state.runs))
     return state
 
@@ -272,6 +289,8 @@ def run_comparison(
         for seed in settings.seeds:
             entry = _trained_run(settings, state, configuration, seed, device, callbacks, training_data)
             _diagnose_run(settings, state, entry, data, candidates, device, ranking_progress)
+    for seed in settings.seeds:
+        _diagnose_ensemble(settings, state, seed, data, candidates, device, ranking_progress)
     results = assemble_results(settings, state, baselines, candidates)
     write_json(settings.out_dir / RESULTS_FILE, results)
     return results
@@ -322,6 +341,7 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
         },
     }
     state.runs[key] = entry
+    state.ensembles.pop(str(seed), None)  # its members changed
     state.save()
     return entry
 
@@ -342,6 +362,36 @@ def _diagnose_run(settings, state, entry: dict, data, candidates: CandidateSet, 
         "top_predictions": result["top_predictions"],
     }
     entry["diagnostic_settings"] = wanted
+    state.save()
+
+
+def _diagnose_ensemble(settings, state, seed: int, data, candidates: CandidateSet, device, progress) -> None:
+    """Diagnose the mean-logit ensemble of the seed's models (rebuilt from their checkpoints), unless done."""
+    from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints
+    from tgnrank.train.checkpoint import load_checkpoint
+
+    members = [state.runs[ComparisonState.run_key(c.name, seed)] for c in settings.configurations]
+    wanted = {**settings.model_diagnostic_settings(), "members": [member["prefix"] for member in members]}
+    stored = state.ensembles.get(str(seed))
+    if stored is not None and stored.get("diagnostic_settings") == wanted:
+        return
+    prefix = settings.ensemble_prefix(seed)
+    logger.info("Diagnostic of %s (mean logit of %s) on the %s window", prefix,
+                ", ".join(wanted["members"]), settings.window)
+    checkpoints = (load_checkpoint(settings.checkpoint_path(member)) for member in members)
+    scorer, _, _ = ensemble_scorer_from_checkpoints(checkpoints, data, candidates, device)
+    options = dataclasses.replace(settings.options, baselines=())
+    result = run_diagnostic(data, candidates, scorer, prefix, options, progress)
+    state.ensembles[str(seed)] = {
+        "seed": seed,
+        "prefix": prefix,
+        "members": wanted["members"],
+        "diagnostic": {
+            **_compact_scorer(result["scorers"][prefix], candidates.n_candidates),
+            "top_predictions": result["top_predictions"],
+        },
+        "diagnostic_settings": wanted,
+    }
     state.save()
 
 
@@ -388,7 +438,10 @@ def assemble_results(
     ``seed``, ``prefix``, ``checkpoint``, ``training`` (per-epoch ``train_losses`` and ``val_aps``...),
     ``diagnostic`` (``metrics``, ``recall_curve``, ``rank_quantiles``, ``top_predictions``) and
     ``beats_best_baseline``), ``baselines`` (per baseline, random included, the same diagnostic
-    entries), ``best_baseline`` and ``best_configuration`` (by mean metrics).
+    entries), ``best_baseline`` and ``best_configuration`` (by mean metrics, among the configurations),
+    and ``ensemble`` (``name``, ``label``, ``combination``, ``members`` (configuration names), ``runs``
+    (per seed: ``seed``, ``prefix``, ``members`` (their prefixes), ``diagnostic``,
+    ``beats_best_baseline``) and ``summary``).
     """
     best = best_baseline({name: baselines[name]["metrics"] for name in [RANDOM, *settings.options.baselines]})
     best_key = comparison_key(baselines[best]["metrics"])
@@ -408,6 +461,12 @@ def assemble_results(
             "runs": runs,
             "summary": summarize_runs(runs),
         })
+    ensemble_runs = []
+    for seed in settings.seeds:
+        entry = dict(state.ensembles[str(seed)])
+        entry.pop("diagnostic_settings", None)
+        entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
+        ensemble_runs.append(entry)
     mean_metrics = {c["name"]: {k: v["mean"] for k, v in c["summary"].items()} for c in configurations}
     shared = {k: v for k, v in settings.base.to_dict().items() if k not in _NOT_FINGERPRINTED}
     for configuration in settings.configurations:
@@ -425,4 +484,12 @@ def assemble_results(
         "baseline_names": [RANDOM, *settings.options.baselines],
         "best_baseline": best,
         "best_configuration": min(mean_metrics, key=lambda name: comparison_key(mean_metrics[name])),
+        "ensemble": {
+            "name": ENSEMBLE_NAME,
+            "label": ENSEMBLE_LABEL,
+            "combination": "mean logit",
+            "members": [configuration.name for configuration in settings.configurations],
+            "runs": ensemble_runs,
+            "summary": summarize_runs(ensemble_runs),
+        },
     }

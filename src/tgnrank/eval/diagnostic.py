@@ -4,6 +4,9 @@
 :mod:`tgnrank.eval.scoring`) and returns a JSON-ready dict; :func:`format_report` turns that dict into
 the text a person reads: the metrics table (model beside the baselines), the candidate counts, the best
 baseline and the top predicted new links by name, each marked hit or miss.
+
+For an ensemble, the model is the :class:`~tgnrank.eval.scoring.EnsembleScorer` and its ``members``
+are ranked too, each shown as its own column before the ensemble's.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
 from tgnrank.data.events import EventData
+from tgnrank.errors import ConfigError
 from tgnrank.eval.baselines import BASELINES, RANDOM, best_baseline, build_baselines, comparison_key
 from tgnrank.eval.metrics import DEFAULT_KS, HITS_K, LIFT_K, random_ranking_metrics, ranking_metrics, recall_curve
 from tgnrank.eval.protocol import CandidateSet
@@ -44,6 +48,7 @@ def run_diagnostic(
     model_name: str = "model",
     options: DiagnosticOptions = DiagnosticOptions(),
     progress: Callable[[str, int, int], None] | None = None,
+    members: Mapping[str, CandidateScorer] | None = None,
 ) -> dict:
     """Rank the candidates with the model (if given) and every baseline; return the result dict.
 
@@ -52,12 +57,20 @@ def run_diagnostic(
     None), ``best_baseline``, ``model_beats_best_baseline`` and ``top_predictions`` (the model's, or
     the best baseline's without a model). ``progress`` is called with (scorer name, candidate companies
     done, candidate companies in all) as blocks are ranked.
+
+    ``members`` (name -> scorer), given with an ensemble ``model_scorer``, are ranked as well; the dict
+    then also holds ``members`` (their names, in order) and ``beats_best_baseline`` (per model, members
+    and ensemble). The top predictions stay the ensemble's.
     """
+    members = dict(members or {})
+    if members and model_scorer is None:
+        raise ValueError("members are the parts of an ensemble model_scorer, which is missing")
+    _check_distinct_names([*members, *([model_name] if model_scorer is not None else [])], options.baselines)
     scorers: dict[str, dict] = {}
     rankings: dict[str, ScoredRanking] = {}
     named = dict(build_baselines(candidates, options.baselines))
     if model_scorer is not None:
-        named = {model_name: model_scorer, **named}
+        named = {**members, model_name: model_scorer, **named}
     for name, scorer in named.items():
         logger.debug("Ranking %d candidate pairs with %s", candidates.n_candidates, name)
         started = time.perf_counter()
@@ -74,7 +87,7 @@ def run_diagnostic(
     best = best_baseline({name: scorers[name]["metrics"] for name in baseline_names})
     shown = model_name if model_scorer is not None else best
     top = rankings[shown].top if shown in rankings else None
-    return {
+    result = {
         "dataset": data.name,
         "window": candidates.summary(),
         "ks": [int(k) for k in options.ks],
@@ -92,6 +105,24 @@ def run_diagnostic(
         "top_predictions_by": shown,
         "top_predictions": [] if top is None else _named_top(data, candidates, top),
     }
+    if members:
+        best_key = comparison_key(scorers[best]["metrics"])
+        result["members"] = list(members)
+        result["beats_best_baseline"] = {
+            name: comparison_key(scorers[name]["metrics"]) < best_key for name in [*members, model_name]
+        }
+    return result
+
+
+def _check_distinct_names(model_names: list[str], baselines: tuple[str, ...]) -> None:
+    """Every model needs its own column: names distinct from each other and from the baselines."""
+    taken = {RANDOM, *baselines}
+    clashes = sorted({name for name in model_names if name in taken or model_names.count(name) > 1})
+    if clashes:
+        raise ConfigError(
+            f"model names must differ from each other and from the baselines ({', '.join(sorted(taken))}); "
+            f"clashing: {', '.join(clashes)} (rename the checkpoint file)"
+        )
 
 
 def _scorer_entry(ranking: ScoredRanking, ks, seconds: float) -> dict:
@@ -135,7 +166,11 @@ def format_report(result: dict) -> str:
         "",
         f"Best baseline: {result['best_baseline']} (highest Precision@{result['lift_k']}, ties by median rank)",
     ]
-    if result["model"] is not None:
+    if result.get("members"):
+        lines.append(f"Ensemble '{result['model']}': {_combination(result)}.")
+        for name, beats in result["beats_best_baseline"].items():
+            lines.append(f"{name} {'beats' if beats else 'does NOT beat'} the best baseline.")
+    elif result["model"] is not None:
         verdict = "beats" if result["model_beats_best_baseline"] else "does NOT beat"
         lines.append(f"The model {verdict} the best baseline.")
     if result["top_predictions"]:
@@ -153,8 +188,17 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _combination(result: dict) -> str:
+    weights = result.get("member_weights")
+    if weights is None or len(set(weights)) == 1:
+        return f"mean logit of {', '.join(result['members'])}"
+    parts = ", ".join(f"{name} x {weight:.3g}" for name, weight in zip(result["members"], weights))
+    return f"weighted mean logit of {parts}"
+
+
 def _metrics_table(result: dict) -> list[str]:
-    columns = ([result["model"]] if result["model"] is not None else []) + result["baselines"]
+    models = [*result.get("members", []), result["model"]] if result["model"] is not None else []
+    columns = models + result["baselines"]
     n_candidates = result["window"]["n_candidates"]
     rows = [(f"Precision@{k}", f"precision@{k}", _percent) for k in result["ks"]]
     rows += [(f"Recall@{k}", f"recall@{k}", _percent) for k in result["ks"]]

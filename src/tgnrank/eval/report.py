@@ -5,6 +5,9 @@ built once as rows of cells and written three ways (aligned text, Markdown, HTML
 with matplotlib's object API (no pyplot state, no display needed) into PNG bytes; the HTML embeds them
 as base64 data URIs so it opens anywhere without other files, and the Markdown links the PNG files
 written beside it.
+
+The ensemble of the configurations (when the results hold one) is shown as one more model column,
+after the configurations, in the tables and the ranking figures.
 """
 
 from __future__ import annotations
@@ -81,6 +84,15 @@ def all_metric_rows(results: dict) -> list[tuple[str, str, Formatter]]:
     return rows
 
 
+def model_columns(results: dict) -> list[dict]:
+    """The configurations, then the ensemble when the results have one (older compare.json files do not).
+
+    Each holds ``name``, ``label``, ``runs`` (with ``diagnostic`` and ``beats_best_baseline``) and ``summary``.
+    """
+    ensemble = results.get("ensemble")
+    return [*results["configurations"], *([ensemble] if ensemble else [])]
+
+
 def mean_std_cell(summary: dict, show: Formatter) -> str:
     """``mean ± std`` over seeds, or the value alone for one seed."""
     if summary["n"] > 1:
@@ -89,23 +101,25 @@ def mean_std_cell(summary: dict, show: Formatter) -> str:
 
 
 def guide_table(results: dict) -> Table:
-    """The guide's table: one column per configuration, then the best baseline."""
+    """The guide's table: one column per configuration, the ensemble, then the best baseline."""
     best = results["best_baseline"]
-    header = ["Metric", *(c["label"] for c in results["configurations"]), f"{best} (best baseline)"]
+    models = model_columns(results)
+    header = ["Metric", *(c["label"] for c in models), f"{best} (best baseline)"]
     rows = []
     for label, key, show in guide_rows(results):
-        cells = [mean_std_cell(c["summary"][key], show) for c in results["configurations"]]
+        cells = [mean_std_cell(c["summary"][key], show) for c in models]
         rows.append([label, *cells, show(results["baselines"][best]["metrics"][key])])
     return header, rows
 
 
 def full_table(results: dict) -> Table:
-    """Every metric for every configuration (mean ± std) and every baseline."""
+    """Every metric for every configuration and the ensemble (mean ± std) and every baseline."""
     baselines = results["baseline_names"]
-    header = ["Metric", *(c["name"] for c in results["configurations"]), *baselines]
+    models = model_columns(results)
+    header = ["Metric", *(c["name"] for c in models), *baselines]
     rows = []
     for label, key, show in all_metric_rows(results):
-        cells = [mean_std_cell(c["summary"][key], show) for c in results["configurations"]]
+        cells = [mean_std_cell(c["summary"][key], show) for c in models]
         rows.append([label, *cells, *(show(results["baselines"][name]["metrics"][key]) for name in baselines)])
     return header, rows
 
@@ -147,9 +161,9 @@ def top_predictions_table(results: dict) -> tuple[str, Table] | None:
 
 
 def verdict_lines(results: dict) -> list[str]:
-    """Which baseline is best, and how often each configuration beats it."""
+    """Which baseline is best, and how often each configuration (and the ensemble) beats it."""
     lines = [f"Best baseline: {results['best_baseline']} (highest Precision@{results['lift_k']}, ties by median rank)."]
-    for configuration in results["configurations"]:
+    for configuration in model_columns(results):
         wins = sum(bool(run["beats_best_baseline"]) for run in configuration["runs"])
         lines.append(f"{configuration['label']}: beats it in {wins} of {len(configuration['runs'])} seed(s).")
     lines.append(f"Best configuration by mean Precision@{results['lift_k']}: {results['best_configuration']}.")
@@ -198,6 +212,10 @@ def settings_lines(results: dict) -> list[str]:
     shared = ", ".join(f"{key}={value}" for key, value in results["training"].items())
     lines = [f"Shared training flags: {shared}."]
     lines += [f"{c['label']} ({c['name']}): {c['flags'] or 'random negatives, BCE'}" for c in results["configurations"]]
+    ensemble = results.get("ensemble")
+    if ensemble:
+        lines.append(f"{ensemble['label']} ({ensemble['name']}): {ensemble['combination']} of "
+                     f"{', '.join(ensemble['members'])} for each seed (no training: rebuilt from their checkpoints)")
     return lines
 
 
@@ -300,6 +318,12 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def _model_color(results: dict, index: int) -> str:
+    """The colour of :func:`model_columns`' ``index``-th column: C0, C1... per configuration; the ensemble,
+    last, black (solid, where random is a black dotted line)."""
+    return f"C{index}" if index < len(results["configurations"]) else "black"
+
+
 def _baseline_style(index: int) -> dict:
     return {"color": f"C{4 + index % 6}", "linestyle": "--", "linewidth": 1.2}
 
@@ -308,13 +332,14 @@ def _recall_figure(results: dict):
     figure, (axes,) = _figure()
     n_candidates = results["window"]["n_candidates"]
     grid = None
-    for index, configuration in enumerate(results["configurations"]):
+    for index, configuration in enumerate(model_columns(results)):
         curves = [run["diagnostic"]["recall_curve"] for run in configuration["runs"]]
         grid = np.asarray(curves[0]["k"], dtype=np.float64)
         recalls = np.array([np.interp(grid, curve["k"], curve["recall"]) for curve in curves])
-        axes.plot(grid, recalls.mean(axis=0), color=f"C{index}", linewidth=2, label=configuration["label"])
+        color = _model_color(results, index)
+        axes.plot(grid, recalls.mean(axis=0), color=color, linewidth=2, label=configuration["label"])
         if len(curves) > 1:
-            axes.fill_between(grid, recalls.min(axis=0), recalls.max(axis=0), color=f"C{index}", alpha=0.2)
+            axes.fill_between(grid, recalls.min(axis=0), recalls.max(axis=0), color=color, alpha=0.2)
     for index, name in enumerate(n for n in results["baseline_names"] if n != RANDOM):
         curve = results["baselines"][name]["recall_curve"]
         axes.plot(curve["k"], curve["recall"], label=name, **_baseline_style(index))
@@ -334,12 +359,13 @@ def _recall_figure(results: dict):
 def _rank_figure(results: dict):
     figure, (axes,) = _figure()
     lowest = 100.0
-    for index, configuration in enumerate(results["configurations"]):
+    for index, configuration in enumerate(model_columns(results)):
         quantiles = [run["diagnostic"]["rank_quantiles"] for run in configuration["runs"]]
         levels = np.asarray(quantiles[0]["levels"])
         # Averaging quantile curves over seeds gives the distribution of a "typical" seed.
         ranks = np.mean([q["rank_pct"] for q in quantiles], axis=0)
-        axes.step(ranks, 100 * levels, where="post", color=f"C{index}", linewidth=2, label=configuration["label"])
+        axes.step(ranks, 100 * levels, where="post", color=_model_color(results, index), linewidth=2,
+                  label=configuration["label"])
         lowest = min(lowest, float(ranks[0]))
     best = results["best_baseline"]
     best_quantiles = results["baselines"][best].get("rank_quantiles")
