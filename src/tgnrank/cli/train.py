@@ -12,7 +12,15 @@ import argparse
 import sys
 from dataclasses import fields
 
-from tgnrank.train.config import AGGREGATORS, EMBEDDING_MODULES, MEMORY_UPDATERS, MESSAGE_FUNCTIONS, TrainConfig
+from tgnrank.sampling.curriculum import CURRICULA
+from tgnrank.train.config import (
+    AGGREGATORS,
+    EMBEDDING_MODULES,
+    HARD_NEG_SIMILARITIES,
+    MEMORY_UPDATERS,
+    MESSAGE_FUNCTIONS,
+    TrainConfig,
+)
 
 HELP = "train TGN (self-supervised link prediction), with focal loss and hard negatives as options"
 
@@ -99,6 +107,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     negatives.add_argument("--hard_neg_topk", type=int, default=d.hard_neg_topk,
                            help="most similar investors considered per investor (default %(default)s)")
     negatives.add_argument("--n_neg", type=int, default=d.n_neg, help="negatives per positive (default %(default)s)")
+    negatives.add_argument("--hard_neg_curriculum", default=d.hard_neg_curriculum, choices=CURRICULA,
+                           help="schedule of the hard share: 'linear' uses hard_neg_ratio * min(1, (epoch + 1) / "
+                                "curriculum_epochs) at epoch 0, 1, ... (needs --use_hard_negatives; "
+                                "default %(default)s)")
+    negatives.add_argument("--curriculum_epochs", type=int, default=d.curriculum_epochs,
+                           help="epochs for the linear curriculum to reach --hard_neg_ratio (default %(default)s)")
+    negatives.add_argument("--multihop_neg_ratio", type=float, default=d.multihop_neg_ratio,
+                           help="share of negatives drawn among investors at distance 3 from the company in the "
+                                "training graph (co-investors of its investors never linked to it), weighted by "
+                                "path count; hard + multi-hop shares <= 1, the rest random (default %(default)s)")
+    negatives.add_argument("--multihop_topk", type=int, default=d.multihop_topk,
+                           help="distance-3 investors kept per company, by path count (default %(default)s)")
+    negatives.add_argument("--hard_neg_similarity", default=d.hard_neg_similarity, choices=HARD_NEG_SIMILARITIES,
+                           help="similarity of hard negatives: raw node 'features', or 'memory': from epoch 1 on, "
+                                "cosine of the investors' memory after the previous epoch's training pass "
+                                "(needs --use_memory and --use_hard_negatives; default %(default)s)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

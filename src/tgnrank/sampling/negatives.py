@@ -11,6 +11,16 @@ For a positive (company c, investor i) a negative is an investor i' forming the 
   softmax(similarity / temperature) over those not linked to c; the others are uniform over the
   candidates not linked to c. Investors linked to c in the training data, and i itself, are never
   drawn. When every top-k neighbour of i is linked to c the negative falls back to random (counted).
+* Multi-hop (an option of the batched sampler, ``multihop_neg_ratio``): a further share of the
+  negatives is drawn among the investors at distance 3 from c in the training graph, weighted by path
+  count (:mod:`tgnrank.sampling.multihop`); companies without such investors fall back to random
+  (counted). Per positive, hard negatives come first, then multi-hop ones, then random ones; the hard
+  and multi-hop counts use the same uniform, so their total is ``floor(s) + [u < frac(s)]`` with
+  ``s = (hard_neg_ratio + multihop_neg_ratio) * n_neg`` and never exceeds ``n_neg``.
+
+The batched sampler's hard share can change between epochs (:meth:`BatchedHardNegativeSampler.set_hard_ratio`,
+for a curriculum) and its top-k lists can be recomputed from other vectors, such as the model's memory
+(:meth:`BatchedHardNegativeSampler.refresh_similarity`).
 
 Both hard samplers keep two random streams: the uniform draws use ``default_rng(seed)`` exactly as
 :class:`RandomNegativeSampler`, so with ``hard_neg_ratio = 0`` they return the random sampler's draws,
@@ -28,6 +38,14 @@ import numpy as np
 
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
+from tgnrank.sampling.multihop import (
+    DEFAULT_MULTIHOP_NEG_RATIO,
+    DEFAULT_MULTIHOP_TOPK,
+    SHARE_TOLERANCE,
+    MultihopCandidates,
+    validate_multihop_params,
+    validate_negative_shares,
+)
 from tgnrank.sampling.similarity import InvestorSimilarity, unit_rows
 
 logger = logging.getLogger(__name__)
@@ -227,7 +245,10 @@ class BatchedHardNegativeSampler(_HardSamplerStats):
         seed: seeds both random streams (``None``: fresh entropy).
         similarity: a precomputed :class:`InvestorSimilarity` over the same pool, to share between
             samplers (its top-k must be ``min(hard_neg_topk, M - 1)``).
-        device: where the one-off top-k is computed.
+        device: where the top-k lists are computed.
+        multihop_neg_ratio: share of multi-hop negatives; ``hard_neg_ratio + multihop_neg_ratio <= 1``.
+        multihop_topk: candidates kept per company by path count.
+        multihop: precomputed :class:`MultihopCandidates` over the same pool (computed when needed otherwise).
     """
 
     def __init__(
@@ -242,24 +263,35 @@ class BatchedHardNegativeSampler(_HardSamplerStats):
         seed: int | None = None,
         similarity: InvestorSimilarity | None = None,
         device: str = "cpu",
+        multihop_neg_ratio: float = DEFAULT_MULTIHOP_NEG_RATIO,
+        multihop_topk: int = DEFAULT_MULTIHOP_TOPK,
+        multihop: MultihopCandidates | None = None,
     ):
         validate_hard_negative_params(hard_neg_ratio, hard_neg_temperature, hard_neg_topk)
+        validate_multihop_params(multihop_neg_ratio, multihop_topk)
+        validate_negative_shares(hard_neg_ratio, multihop_neg_ratio)
         super().__init__()
         self.pool = _candidate_pool(linked_destinations if candidates is None else candidates)
         self._ratio = float(hard_neg_ratio)
         self._temperature = float(hard_neg_temperature)
         self.hard_neg_topk = int(hard_neg_topk)
+        self.multihop_neg_ratio = float(multihop_neg_ratio)
+        self.device = device
         started = time.perf_counter()
         if similarity is None:
             similarity = InvestorSimilarity.compute(node_features, self.pool, hard_neg_topk, device=device)
-        elif not np.array_equal(similarity.pool, self.pool):
-            raise ValueError("the precomputed similarity was built over a different candidate pool")
-        self.similarity = similarity
+        self._install_similarity(similarity)
         self.linked = LinkedPairs(linked_sources, linked_destinations, self.pool)
-        self._neighbor_cdf = softmax_cdf(similarity.neighbor_similarities, self._temperature)
         self._position_of = np.full(similarity.unit_features.shape[0], -1, dtype=np.int64)
         self._position_of[self.pool] = np.arange(len(self.pool))
         self.precompute_seconds = time.perf_counter() - started
+        self.multihop, self.multihop_precompute_seconds = multihop, 0.0
+        if self.multihop is None and self.multihop_neg_ratio > 0:
+            started = time.perf_counter()
+            self.multihop = MultihopCandidates.compute(
+                linked_sources, linked_destinations, self.pool, similarity.unit_features.shape[0], multihop_topk, seed
+            )
+            self.multihop_precompute_seconds = time.perf_counter() - started
         self.reset_rng(seed)
 
     @property
@@ -270,10 +302,49 @@ class BatchedHardNegativeSampler(_HardSamplerStats):
     def hard_neg_temperature(self) -> float:
         return self._temperature
 
+    def set_hard_ratio(self, hard_neg_ratio: float) -> None:
+        """Change the share of hard negatives for the following draws (e.g. at an epoch of a curriculum)."""
+        validate_hard_negative_params(hard_neg_ratio, self._temperature, self.hard_neg_topk)
+        validate_negative_shares(hard_neg_ratio, self.multihop_neg_ratio)
+        self._ratio = float(hard_neg_ratio)
+
+    def refresh_similarity(self, node_vectors: np.ndarray) -> float:
+        """Recompute the top-k lists from ``node_vectors (n_nodes + 1, d)`` (indexed by node id, e.g. the
+        model's memory) with the same pool and top-k; returns the seconds it took."""
+        if node_vectors.shape[0] != len(self._position_of):
+            raise ValueError(f"node_vectors has {node_vectors.shape[0]} rows, expected {len(self._position_of)}")
+        started = time.perf_counter()
+        self._install_similarity(
+            InvestorSimilarity.compute(node_vectors, self.pool, self.hard_neg_topk, device=self.device)
+        )
+        return time.perf_counter() - started
+
+    def _install_similarity(self, similarity: InvestorSimilarity) -> None:
+        if not np.array_equal(similarity.pool, self.pool):
+            raise ValueError("the precomputed similarity was built over a different candidate pool")
+        self.similarity = similarity
+        self._neighbor_cdf = softmax_cdf(similarity.neighbor_similarities, self._temperature)
+
     def reset_rng(self, seed: int | None = None) -> None:
         self.seed = seed
         self._rng_uniform = np.random.default_rng(seed)
         self._rng_hard = _secondary_rng(seed)
+
+    def reset_stats(self) -> None:
+        super().reset_stats()
+        self._n_multihop_requested = 0
+        self._n_multihop = 0
+
+    def stats(self) -> dict:
+        """The hard-negative statistics; with multi-hop negatives also ``share_multihop`` (drawn at distance
+        3 / all negatives), ``requested_share_multihop`` and ``n_multihop_fallback`` (fell back to random)."""
+        stats = super().stats()
+        if self.multihop is not None:
+            n_negatives = stats["n_negatives"]
+            stats["share_multihop"] = self._n_multihop / n_negatives if n_negatives else 0.0
+            stats["requested_share_multihop"] = self._n_multihop_requested / n_negatives if n_negatives else 0.0
+            stats["n_multihop_fallback"] = self._n_multihop_requested - self._n_multihop
+        return stats
 
     def sample(self, sources: np.ndarray, destinations: np.ndarray, n_neg: int = 1) -> np.ndarray:
         """Investor ids ``(B,)`` if ``n_neg == 1`` else ``(B, n_neg)``; sources/destinations are ``(B,)``.
@@ -286,24 +357,52 @@ class BatchedHardNegativeSampler(_HardSamplerStats):
         trues = np.repeat(np.asarray(destinations, dtype=np.int64), n_neg)
         negatives = self._rng_uniform.integers(0, len(self.pool), size=batch_size * n_neg)
 
-        is_random = ~self._hard_mask(batch_size, n_neg)
-        hard_rows = np.flatnonzero(~is_random)
+        is_hard, is_multihop = self._slot_kinds(batch_size, n_neg)
+        is_random = ~(is_hard | is_multihop)
+        hard_rows = np.flatnonzero(is_hard)
         hard_positions, hard_similarities, drawn = self._draw_hard(companies[hard_rows], trues[hard_rows])
         negatives[hard_rows[drawn]] = hard_positions[drawn]
         is_random[hard_rows[~drawn]] = True
+        self._draw_multihop(np.flatnonzero(is_multihop), companies, negatives, is_random)
 
         n_unrestricted = self._redraw_excluded(negatives, is_random, companies, trues)
         self._record(len(negatives), len(hard_rows), hard_similarities[drawn], n_unrestricted)
         return _shape_negatives(self.pool[negatives], batch_size, n_neg)
 
-    def _hard_mask(self, batch_size: int, n_neg: int) -> np.ndarray:
-        """``(B * n_neg,)`` True where the negative is hard: ``floor(r n) + Bernoulli(frac(r n))`` per positive."""
-        share = self._ratio * n_neg
-        n_hard = np.full(batch_size, math.floor(share), dtype=np.int64)
-        fraction = share - math.floor(share)
-        if fraction > 0:
-            n_hard += self._rng_hard.random(batch_size) < fraction
-        return (np.arange(n_neg)[None, :] < n_hard[:, None]).ravel()
+    def _slot_kinds(self, batch_size: int, n_neg: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(B * n_neg,)`` masks of the hard and of the multi-hop negatives.
+
+        Per positive ``floor(r n) + [u < frac(r n)]`` slots are hard and the hard plus multi-hop ones
+        number ``floor(s) + [u < frac(s)]`` with ``s = (r + m) n`` and the same uniform ``u`` (drawn only
+        when a share is fractional, so without multi-hop negatives the draws are the hard sampler's own).
+        """
+        hard_share = self._ratio * n_neg
+        total_share = hard_share + self.multihop_neg_ratio * n_neg
+        if total_share > n_neg and total_share <= n_neg * (1 + SHARE_TOLERANCE):
+            total_share = float(n_neg)
+        hard_fraction = hard_share - math.floor(hard_share)
+        total_fraction = total_share - math.floor(total_share)
+        if hard_fraction > 0 or total_fraction > 0:
+            uniforms = self._rng_hard.random(batch_size)
+        else:
+            uniforms = np.ones(batch_size)
+        n_hard = math.floor(hard_share) + (uniforms < hard_fraction)
+        n_total = np.maximum(math.floor(total_share) + (uniforms < total_fraction), n_hard)
+        slots = np.arange(n_neg)[None, :]
+        is_hard = slots < n_hard[:, None]
+        return is_hard.ravel(), (~is_hard & (slots < n_total[:, None])).ravel()
+
+    def _draw_multihop(self, rows: np.ndarray, companies: np.ndarray, negatives: np.ndarray,
+                       is_random: np.ndarray) -> None:
+        """Fill ``negatives[rows]`` (pool positions, in place) with multi-hop draws; rows whose company has
+        no candidate are marked random."""
+        if rows.size == 0:
+            return
+        positions, found = self.multihop.draw(companies[rows], self._rng_hard.random(len(rows)))
+        negatives[rows[found]] = positions[found]
+        is_random[rows[~found]] = True
+        self._n_multihop_requested += len(rows)
+        self._n_multihop += int(np.count_nonzero(found))
 
     def _draw_hard(self, companies: np.ndarray, trues: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Softmax draws from each true investor's top-k, excluding the company's links. All ``(H,)``.
@@ -451,26 +550,44 @@ def create_negative_sampler(
     train: Interactions,
     seed: int | None = None,
     device: str = "cpu",
+    multihop_neg_ratio: float = DEFAULT_MULTIHOP_NEG_RATIO,
+    multihop_topk: int = DEFAULT_MULTIHOP_TOPK,
 ) -> RandomNegativeSampler | BatchedHardNegativeSampler:
-    """The training sampler: random over ``train``'s investors, or hard negatives excluding ``train``'s links.
+    """The training sampler: random over ``train``'s investors, or hard and/or multi-hop negatives
+    excluding ``train``'s links (multi-hop without hard negatives: a batched sampler with no hard share,
+    which skips the similarity top-k).
 
-    The hard-negative settings are validated even when unused, so a bad flag never passes silently.
+    The settings are validated even when unused, so a bad flag never passes silently.
     """
     validate_hard_negative_params(hard_neg_ratio, hard_neg_temperature, hard_neg_topk)
-    if not use_hard_negatives:
+    validate_multihop_params(multihop_neg_ratio, multihop_topk)
+    if use_hard_negatives:
+        validate_negative_shares(hard_neg_ratio, multihop_neg_ratio)
+    elif multihop_neg_ratio == 0:
         return RandomNegativeSampler(train.destinations, seed=seed)
+    pool = _candidate_pool(train.destinations)
     sampler = BatchedHardNegativeSampler(
         node_features,
         train.sources,
         train.destinations,
-        hard_neg_ratio=hard_neg_ratio,
+        hard_neg_ratio=hard_neg_ratio if use_hard_negatives else 0.0,
         hard_neg_temperature=hard_neg_temperature,
         hard_neg_topk=hard_neg_topk,
         seed=seed,
+        similarity=None if use_hard_negatives else InvestorSimilarity.empty(pool, node_features.shape[0]),
         device=device,
+        multihop_neg_ratio=multihop_neg_ratio,
+        multihop_topk=multihop_topk,
     )
-    logger.info(
-        "hard negatives: top-%d similar investors of %d candidates precomputed in %.2f s",
-        sampler.similarity.topk, len(sampler.pool), sampler.precompute_seconds,
-    )
+    if use_hard_negatives:
+        logger.info(
+            "hard negatives: top-%d similar investors of %d candidates precomputed in %.2f s",
+            sampler.similarity.topk, len(sampler.pool), sampler.precompute_seconds,
+        )
+    if sampler.multihop is not None:
+        n_with = int(np.count_nonzero(sampler.multihop.n_candidates(np.unique(train.sources))))
+        logger.info(
+            "multi-hop negatives: up to %d distance-3 investors for %d of %d companies precomputed in %.2f s",
+            multihop_topk, n_with, len(np.unique(train.sources)), sampler.multihop_precompute_seconds,
+        )
     return sampler

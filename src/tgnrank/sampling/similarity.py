@@ -81,6 +81,16 @@ class InvestorSimilarity:
         positions, similarities = _chunked_topk(unit_features, pool, query_ids, k, chunk_rows, device)
         return cls(pool, query_ids, positions, similarities, unit_features)
 
+    @classmethod
+    def empty(cls, pool: np.ndarray, n_rows: int) -> "InvestorSimilarity":
+        """No neighbour lists at all (``k = 0``), for a sampler that draws no hard negatives.
+
+        ``n_rows`` exceeds every node id; the unit features have zero columns (every similarity is 0).
+        """
+        pool = np.unique(np.asarray(pool, dtype=np.int64))
+        return cls(pool, np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int64),
+                   np.empty((0, 0), dtype=np.float32), np.zeros((n_rows, 0), dtype=np.float32))
+
     def rows_of(self, node_ids: np.ndarray) -> np.ndarray:
         """Row of each node's neighbour list, ``-1`` for nodes without one. ``(B,) -> (B,)``."""
         return self._query_row[node_ids]

@@ -11,12 +11,17 @@ import re
 from dataclasses import asdict, dataclass, fields
 
 from tgnrank.errors import ConfigError
+from tgnrank.sampling.curriculum import CURRICULA, DEFAULT_CURRICULUM, DEFAULT_CURRICULUM_EPOCHS
 
 EMBEDDING_MODULES = ("graph_attention", "graph_sum", "identity", "time")
 MESSAGE_FUNCTIONS = ("mlp", "identity")
 MEMORY_UPDATERS = ("gru", "rnn")
 AGGREGATORS = ("last", "mean")
 DEFAULT_HARD_NEG_TOPK = 50  # the same as tgnrank.sampling.negatives (a test checks), without importing torch
+DEFAULT_MULTIHOP_TOPK = 100  # the same as tgnrank.sampling.multihop (a test checks), without importing scipy
+# What hard negatives' similarity is computed on: raw node features, or the memory after each epoch.
+HARD_NEG_SIMILARITIES = ("features", "memory")
+SHARE_TOLERANCE = 1e-9  # as tgnrank.sampling.multihop: (0.1 + 0.2) + 0.7 still counts as 1
 
 # Fields forwarded to tgnrank.model.ModelConfig (n_degree is passed per call, as in TGN).
 MODEL_FIELDS = (
@@ -89,6 +94,11 @@ class TrainConfig:
     hard_neg_temperature: float = 0.1
     hard_neg_topk: int = DEFAULT_HARD_NEG_TOPK
     n_neg: int = 1
+    hard_neg_curriculum: str = DEFAULT_CURRICULUM
+    curriculum_epochs: int = DEFAULT_CURRICULUM_EPOCHS
+    multihop_neg_ratio: float = 0.0
+    multihop_topk: int = DEFAULT_MULTIHOP_TOPK
+    hard_neg_similarity: str = "features"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -136,6 +146,8 @@ def validate(config: TrainConfig) -> None:
         ("--memory_dim", config.memory_dim),
         ("--hard_neg_topk", config.hard_neg_topk),
         ("--n_neg", config.n_neg),
+        ("--curriculum_epochs", config.curriculum_epochs),
+        ("--multihop_topk", config.multihop_topk),
     ):
         _check_int_at_least(flag, value, 1)
     _check_int_at_least("--n_layer", config.n_layer, 0)
@@ -149,14 +161,36 @@ def validate(config: TrainConfig) -> None:
     _check_real("--focal_gamma", config.focal_gamma, low=0.0)
     _check_real("--hard_neg_ratio", config.hard_neg_ratio, low=0.0, high=1.0)
     _check_real("--hard_neg_temperature", config.hard_neg_temperature, low=0.0, low_open=True)
+    _check_real("--multihop_neg_ratio", config.multihop_neg_ratio, low=0.0, high=1.0)
     for flag, value, choices in (
         ("--embedding_module", config.embedding_module, EMBEDDING_MODULES),
         ("--message_function", config.message_function, MESSAGE_FUNCTIONS),
         ("--memory_updater", config.memory_updater, MEMORY_UPDATERS),
         ("--aggregator", config.aggregator, AGGREGATORS),
+        ("--hard_neg_curriculum", config.hard_neg_curriculum, CURRICULA),
+        ("--hard_neg_similarity", config.hard_neg_similarity, HARD_NEG_SIMILARITIES),
     ):
         if value not in choices:
             raise ConfigError(f"{flag} must be one of {', '.join(choices)}; got {value!r}")
+    _check_negative_options(config)
+
+
+def _check_negative_options(config: TrainConfig) -> None:
+    """The hard-negative options that only make sense with hard negatives (or memory) switched on."""
+    if config.hard_neg_curriculum != DEFAULT_CURRICULUM and not config.use_hard_negatives:
+        raise ConfigError(
+            f"--hard_neg_curriculum {config.hard_neg_curriculum} ramps up --hard_neg_ratio, so it needs "
+            f"--use_hard_negatives"
+        )
+    if config.hard_neg_similarity == "memory" and not (config.use_hard_negatives and config.use_memory):
+        raise ConfigError("--hard_neg_similarity memory compares investors by their memory, so it needs "
+                          "--use_hard_negatives and --use_memory")
+    hard_share = config.hard_neg_ratio if config.use_hard_negatives else 0.0
+    if hard_share + config.multihop_neg_ratio > 1.0 + SHARE_TOLERANCE:
+        raise ConfigError(
+            f"--hard_neg_ratio + --multihop_neg_ratio must be <= 1 (the rest of the negatives are random), "
+            f"got {config.hard_neg_ratio} + {config.multihop_neg_ratio}"
+        )
 
 
 def _check_name(flag: str, value: str, allow_empty: bool) -> None:

@@ -8,6 +8,10 @@ after the old-node validation. Early stopping watches the validation AP and the 
 restored at the end. The test then runs from the memory at the end of validation, old nodes first,
 new nodes from the same restored memory.
 
+Negatives: at the start of each epoch the sampler's hard share follows ``--hard_neg_curriculum``, and
+with ``--hard_neg_similarity memory`` its top-k lists are recomputed (from epoch 1 on) from the
+investors' memory as it was at the end of the previous epoch's training pass.
+
 Nothing here prints: progress goes through ``TrainingCallbacks`` and ``logging``.
 """
 
@@ -26,6 +30,7 @@ import torch
 from tgnrank.data import EventData, TemporalSplit, chronological_split, open_dataset
 from tgnrank.data.events import Interactions
 from tgnrank.errors import TgnrankError
+from tgnrank.sampling.curriculum import hard_ratio_at
 from tgnrank.train.checkpoint import checkpoint_config, load_checkpoint, make_checkpoint, save_checkpoint
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.early_stopping import EarlyStopping
@@ -75,7 +80,12 @@ class TrainingCallbacks:
 
 @dataclass
 class EpochRecord:
-    """What one epoch produced. ``epoch_time`` is training only; ``total_epoch_time`` adds validation."""
+    """What one epoch produced. ``epoch_time`` is training only; ``total_epoch_time`` adds validation.
+
+    ``hard_neg_ratio`` is the share of hard negatives the epoch asked for (0 with random negatives);
+    ``similarity_refresh_seconds`` the time to recompute the hard negatives' top-k from the memory
+    before the epoch (None when they were not recomputed).
+    """
 
     run: int
     epoch: int
@@ -88,6 +98,8 @@ class EpochRecord:
     total_epoch_time: float
     events_per_second: float
     sampler_stats: dict = field(default_factory=dict)
+    hard_neg_ratio: float = 0.0
+    similarity_refresh_seconds: float | None = None
 
 
 @dataclass
@@ -134,6 +146,8 @@ def history_metrics(run: int, seed: int, history: list[EpochRecord]) -> dict:
         "total_epoch_times": column("total_epoch_time"),
         "events_per_second": column("events_per_second"),
         "sampler_stats": [_plain(record.sampler_stats) for record in history],
+        "hard_neg_ratios": column("hard_neg_ratio"),
+        "similarity_refresh_seconds": [record.similarity_refresh_seconds for record in history],
     }
 
 
@@ -264,6 +278,7 @@ class _RunState:
 
     history: list[EpochRecord] = field(default_factory=list)
     last_checkpoint: Path | None = None
+    investor_memory: np.ndarray | None = None  # memory after the last training pass, for memory similarity
 
 
 def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: TrainingData, paths: RunPaths, run: int,
@@ -273,11 +288,14 @@ def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: Training
     n_train = len(training_data.split.train)
     for epoch in range(config.n_epoch):
         start = time.perf_counter()
+        hard_ratio, refresh_seconds = _prepare_negatives(parts.sampler, config, epoch, state)
         parts.model.set_neighbor_finder(parts.train_finder)
         train_loss, epoch_time = train_epoch(
             parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config, epoch,
             callbacks,
         )
+        if config.hard_neg_similarity == "memory":
+            state.investor_memory = _memory_vectors(parts.model)
         validation = validate(parts.model, training_data, parts.full_finder, config)
         record = EpochRecord(
             run=run,
@@ -287,6 +305,8 @@ def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: Training
             total_epoch_time=time.perf_counter() - start,
             events_per_second=n_train / max(epoch_time, 1e-9),
             sampler_stats=_plain(parts.sampler.stats()) if hasattr(parts.sampler, "stats") else {},
+            hard_neg_ratio=hard_ratio,
+            similarity_refresh_seconds=refresh_seconds,
             **validation,
         )
         state.history.append(record)
@@ -302,6 +322,30 @@ def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: Training
             logger.info("No improvement over %d epochs, stop training", config.patience)
             break
     return stopper
+
+
+def _prepare_negatives(sampler, config: TrainConfig, epoch: int, state: _RunState) -> tuple[float, float | None]:
+    """Set the epoch's hard share (curriculum) and refresh the top-k from the memory; returns the share
+    and the refresh time (None when not refreshed)."""
+    hard_ratio = 0.0
+    if config.use_hard_negatives:
+        hard_ratio = hard_ratio_at(epoch, config.hard_neg_ratio, config.hard_neg_curriculum, config.curriculum_epochs)
+    if config.hard_neg_curriculum != "none":
+        sampler.set_hard_ratio(hard_ratio)
+        logger.info("epoch %d: hard-negative ratio %.4f (%s curriculum over %d epochs)", epoch, hard_ratio,
+                    config.hard_neg_curriculum, config.curriculum_epochs)
+    if state.investor_memory is None:
+        return hard_ratio, None
+    refresh_seconds = sampler.refresh_similarity(state.investor_memory)
+    state.investor_memory = None
+    logger.info("epoch %d: hard negatives' top-%d recomputed from the memory in %.2f s", epoch,
+                sampler.similarity.topk, refresh_seconds)
+    return hard_ratio, refresh_seconds
+
+
+def _memory_vectors(model) -> np.ndarray:
+    """A copy of every node's memory, ``(n_nodes + 1, memory_dim)`` float32 on the CPU."""
+    return model.memory.memory.detach().to("cpu", copy=True).numpy()
 
 
 def _prune_epoch_checkpoints(paths: RunPaths, last_epoch: int, keep: set) -> None:
@@ -459,6 +503,8 @@ def _training_sampler(config: TrainConfig, data: EventData, train: Interactions,
         train=train,
         seed=config.seed,
         device=str(device),
+        multihop_neg_ratio=config.multihop_neg_ratio,
+        multihop_topk=config.multihop_topk,
     )
 
 
@@ -508,8 +554,11 @@ def _describe(config: TrainConfig) -> str:
         loss = f"focal loss (alpha {config.focal_alpha:g}, gamma {config.focal_gamma:g})"
     negatives = (
         f"hard negatives (ratio {config.hard_neg_ratio:g}, temperature {config.hard_neg_temperature:g}, "
-        f"top-k {config.hard_neg_topk})" if config.use_hard_negatives else "random negatives"
+        f"top-k {config.hard_neg_topk}, {config.hard_neg_similarity} similarity, "
+        f"curriculum {config.hard_neg_curriculum})" if config.use_hard_negatives else "random negatives"
     )
+    if config.multihop_neg_ratio > 0:
+        negatives += f" + multi-hop (ratio {config.multihop_neg_ratio:g}, top-k {config.multihop_topk})"
     memory = "memory" if config.use_memory else "no memory"
     return f"{config.embedding_module}, {memory}, {loss}, {negatives} x{config.n_neg}, lr {config.lr:g}, bs {config.bs}"
 
