@@ -324,3 +324,18 @@ def test_retraining_a_member_drops_the_stored_ensemble(compared, tmp_path, caplo
     messages = [record.getMessage() for record in caplog.records]
     assert sum("Training" in message for message in messages) == 1
     assert any("Diagnostic of ensemble" in message for message in messages)
+
+
+def test_member_names_are_file_names_or_paths_and_may_not_clash(trained, tmp_path, capsys):
+    root, _, paths = trained
+    twin = tmp_path / "twin" / paths[0].name
+    twin.parent.mkdir()
+    shutil.copy(paths[1], twin)
+    assert _diagnose(root, tmp_path / "out", "--model_path", f"{paths[0]},{twin}")[0] == 0
+    result = json.loads((tmp_path / "out" / "diagnostic-ensemble-small-test.json").read_text())
+    assert result["members"] == [str(paths[0]), str(twin)]  # same file name: the paths tell them apart
+    capsys.readouterr()
+    clash = tmp_path / "ensemble.pth"
+    shutil.copy(paths[1], clash)
+    assert _diagnose(root, tmp_path / "out", "--model_path", f"{paths[0]},{clash}")[0] == 2
+    assert "clashing: ensemble" in capsys.readouterr().err

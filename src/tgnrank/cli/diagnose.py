@@ -89,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tgnrank.data import atomic_write, open_dataset
-    from tgnrank.eval.diagnostic import DiagnosticOptions, format_report, run_diagnostic
+    from tgnrank.eval.diagnostic import DiagnosticOptions, check_model_names, format_report, run_diagnostic
     from tgnrank.eval.protocol import build_window
 
     options = DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines))
@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         if not paths:
             raise ConfigError("--model_path is required (or pass --baselines-only to rank with the baselines alone)")
         checkpoints = load_checkpoints(args, paths)
+        if len(paths) > 1:
+            check_model_names([*member_names(paths), ENSEMBLE], options.baselines)
     checkpoint = next(iter(checkpoints.values()), None)
     data_name = args.data or (checkpoint["config"].get("dataset") if checkpoint else None) or "synthetic"
     data = open_dataset(data_name, args.data_dir)
@@ -142,19 +144,23 @@ def _model_scorer(args, path: str, checkpoint: dict, data, candidates):
 
 
 def _ensemble_scorer(args, checkpoints: dict[str, dict], weights, data, candidates):
-    """The ensemble scorer and its members by name (the checkpoint's file name, or its path when two share one)."""
+    """The ensemble scorer and its member scorers by name (see :func:`member_names`)."""
     from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints
     from tgnrank.train.device import select_device
 
     check_batch_size(args.batch_size)
     paths = list(checkpoints)
-    stems = [Path(path).stem for path in paths]
-    names = stems if len(set(stems)) == len(stems) else paths
     logger.info("Replaying %d history events through each of the %d models", len(candidates.history), len(paths))
     ensemble, scorers, _ = ensemble_scorer_from_checkpoints(
         list(checkpoints.values()), data, candidates, select_device(args.gpu), weights, args.batch_size
     )
-    return ensemble, dict(zip(names, scorers))
+    return ensemble, dict(zip(member_names(paths), scorers))
+
+
+def member_names(paths: list[str]) -> list[str]:
+    """Each member's column name: its checkpoint's file name, or its path when two share a file name."""
+    stems = [Path(path).stem for path in paths]
+    return stems if len(set(stems)) == len(stems) else list(paths)
 
 
 def check_batch_size(batch_size: int | None) -> None:

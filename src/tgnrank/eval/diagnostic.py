@@ -65,7 +65,7 @@ def run_diagnostic(
     members = dict(members or {})
     if members and model_scorer is None:
         raise ValueError("members are the parts of an ensemble model_scorer, which is missing")
-    _check_distinct_names([*members, *([model_name] if model_scorer is not None else [])], options.baselines)
+    check_model_names([*members, *([model_name] if model_scorer is not None else [])], options.baselines)
     scorers: dict[str, dict] = {}
     rankings: dict[str, ScoredRanking] = {}
     named = dict(build_baselines(candidates, options.baselines))
@@ -114,8 +114,8 @@ def run_diagnostic(
     return result
 
 
-def _check_distinct_names(model_names: list[str], baselines: tuple[str, ...]) -> None:
-    """Every model needs its own column: names distinct from each other and from the baselines."""
+def check_model_names(model_names: list[str], baselines: tuple[str, ...]) -> None:
+    """Every model needs its own column: ConfigError unless the names differ from each other and from the baselines."""
     taken = {RANDOM, *baselines}
     clashes = sorted({name for name in model_names if name in taken or model_names.count(name) > 1})
     if clashes:
