@@ -139,6 +139,21 @@ def test_multihop_candidates_match_a_dense_matrix_product_on_a_random_graph():
         assert (np.diff(counts) <= 0).all()
 
 
+def test_row_order_is_by_row_then_most_paths_with_or_without_the_packed_key():
+    from tgnrank.sampling.multihop import _row_count_order
+
+    rows = np.array([2, 0, 2, 0, 1, 2])
+    counts = np.array([1, 3, 5, 3, 4, 2])
+    for scale in (1, 2**45):  # the second does not fit one int64 key and takes the lexsort
+        order = _row_count_order(rows, counts * scale, np.random.default_rng(0))
+        assert rows[order].tolist() == [0, 0, 1, 2, 2, 2]
+        assert (counts[order]).tolist() == [3, 3, 4, 5, 2, 1]
+    # ties are broken at random, not by position
+    tied = [tuple(_row_count_order(np.zeros(4, dtype=np.int64), np.ones(4, dtype=np.int64),
+                                   np.random.default_rng(seed))) for seed in range(20)]
+    assert len(set(tied)) > 1
+
+
 def test_multihop_draws_only_distance_three_investors_weighted_by_path_count():
     sampler = create_negative_sampler(False, 0.5, 0.1, 5, HOP_FEATURES, hop_train(), seed=0, multihop_neg_ratio=1.0)
     assert isinstance(sampler, BatchedHardNegativeSampler) and sampler.similarity.topk == 0

@@ -28,6 +28,8 @@ DEFAULT_MULTIHOP_TOPK = 100
 MULTIHOP_BLOCK_WALKS = 2**24
 # Shares are floats: (0.1 + 0.2) must still count as 0.3 when compared with 1.
 SHARE_TOLERANCE = 1e-9
+# Random tie-break values among candidates with equal path counts.
+TIE_BREAK_SPAN = 2**20
 
 
 def validate_multihop_params(multihop_neg_ratio: float, multihop_topk: int) -> None:
@@ -173,9 +175,21 @@ def _row_chunks(costs: np.ndarray, budget: int) -> list[tuple[int, int]]:
 def _row_topk(rows: np.ndarray, columns: np.ndarray, counts: np.ndarray, topk: int,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``topk`` entries of each row with the largest counts (random among ties), sorted by row then count."""
-    order = np.lexsort((rng.random(len(rows)), -counts, rows))
+    order = _row_count_order(rows, counts, rng)
     rows, columns, counts = rows[order], columns[order], counts[order]
     first_of_row = np.searchsorted(rows, rows, side="left")
     keep = np.arange(len(rows)) - first_of_row < topk
     return rows[keep].astype(np.int64), columns[keep], counts[keep]
 
+
+def _row_count_order(rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Order by row, then count descending, then a random tie-break: one int64 sort key when it fits
+    (several times faster than a three-key lexsort on millions of entries)."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=np.int64)
+    count_span = int(counts.max()) + 1
+    if (int(rows.max()) + 1) * count_span < 2**63 // TIE_BREAK_SPAN:
+        key = (rows.astype(np.int64) * count_span + (count_span - 1 - counts)) * TIE_BREAK_SPAN
+        key += rng.integers(0, TIE_BREAK_SPAN, size=len(rows))
+        return np.argsort(key)
+    return np.lexsort((rng.random(len(rows)), -counts, rows))
