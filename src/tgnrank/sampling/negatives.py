@@ -310,7 +310,10 @@ class BatchedHardNegativeSampler(_HardSamplerStats):
 
     def refresh_similarity(self, node_vectors: np.ndarray) -> float:
         """Recompute the top-k lists from ``node_vectors (n_nodes + 1, d)`` (indexed by node id, e.g. the
-        model's memory) with the same pool and top-k; returns the seconds it took."""
+        model's memory) with the same pool and top-k; returns the seconds it took.
+
+        From then on ``mean_similarity`` in :meth:`stats` is the cosine similarity of these vectors.
+        """
         if node_vectors.shape[0] != len(self._position_of):
             raise ValueError(f"node_vectors has {node_vectors.shape[0]} rows, expected {len(self._position_of)}")
         started = time.perf_counter()
