@@ -78,7 +78,10 @@ class WandbCallbacks(TrainingCallbacks):
             "new_node_val_auc": record.new_node_val_auc,
             "epoch_time": record.epoch_time,
             "events_per_second": record.events_per_second,
+            "negatives/hard_neg_ratio": record.hard_neg_ratio,
         }
+        if record.similarity_refresh_seconds is not None:
+            values["negatives/similarity_refresh_seconds"] = record.similarity_refresh_seconds
         values.update({f"negatives/{key}": value for key, value in record.sampler_stats.items()})
         self.active.log(values, step=record.epoch)
 
