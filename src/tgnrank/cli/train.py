@@ -174,7 +174,12 @@ class ProgressBar:
     def on_epoch_start(self, epoch: int, n_events: int) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=n_events, desc=f"run {self.run} epoch {epoch}", unit="ev", leave=False, file=sys.stderr)
+        # Redirected to a file, a bar redrawn ten times a second would fill the log: update it rarely.
+        refresh_seconds = 0.1 if sys.stderr.isatty() else 30.0
+        self.bar = tqdm(
+            total=n_events, desc=f"run {self.run} epoch {epoch}", unit="ev", leave=False, file=sys.stderr,
+            mininterval=refresh_seconds,
+        )
 
     def on_batch_end(self, epoch: int, n_events_done: int, loss: float) -> None:
         self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
