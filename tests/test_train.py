@@ -317,6 +317,12 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, small_data_dir, monkey
     assert sorted(path.name for path in (tmp_path / "saved_checkpoints").iterdir()) == ["p-toy-1.pth", "p-toy-3.pth"]
 
 
+def test_keep_epoch_checkpoints_keeps_every_epoch(tmp_path, small_data_dir, monkeypatch):
+    _run(tmp_path, small_data_dir, monkeypatch, n_epoch=3, keep_epoch_checkpoints=True)
+    names = sorted(path.name for path in (tmp_path / "saved_checkpoints").iterdir())
+    assert names == ["p-toy-0.pth", "p-toy-1.pth", "p-toy-2.pth"]
+
+
 def test_outputs_of_a_run_and_n_runs_mean_and_std(tmp_path, small_data_dir, monkeypatch):
     summary, models, paths = _run(tmp_path, small_data_dir, monkeypatch, n_epoch=1, n_runs=2, seed=7)
     assert [run.seed for run in summary.runs] == [7, 8]

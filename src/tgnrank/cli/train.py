@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--data_dir", default=d.data_dir, help="folder holding the ml_ files (default %(default)s)")
     data.add_argument("--prefix", default=d.prefix,
                       help="prefix of the output files: saved_models/{prefix}-{data}.pth (default empty: {data}.pth)")
+    data.add_argument("--keep_epoch_checkpoints", action="store_true",
+                      help="keep every epoch's checkpoint in saved_checkpoints/ as TGN did (default: only the best "
+                           "and the last epoch, since each holds the whole memory)")
     data.add_argument("--different_new_nodes", action="store_true",
                       help="use disjoint sets of new nodes for validation and test")
     data.add_argument("--randomize_features", action="store_true",

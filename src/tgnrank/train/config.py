@@ -99,6 +99,7 @@ class TrainConfig:
     multihop_neg_ratio: float = 0.0
     multihop_topk: int = DEFAULT_MULTIHOP_TOPK
     hard_neg_similarity: str = "features"
+    keep_epoch_checkpoints: bool = False
 
     def __post_init__(self) -> None:
         validate(self)

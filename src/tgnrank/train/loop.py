@@ -317,7 +317,8 @@ def _train_epochs(parts: _RunParts, config: TrainConfig, training_data: Training
         _log_epoch(record)
         callbacks.on_epoch_end(record)
         stop = stopper.step(record.val_ap)
-        _prune_epoch_checkpoints(paths, epoch, keep={epoch, stopper.best_epoch})
+        if not config.keep_epoch_checkpoints:
+            _prune_epoch_checkpoints(paths, epoch, keep={epoch, stopper.best_epoch})
         if stop:
             logger.info("No improvement over %d epochs, stop training", config.patience)
             break
