@@ -24,6 +24,7 @@ import statistics
 import time
 from dataclasses import replace
 
+import tgnrank  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads OpenMP)
 import torch
 
 from tgnrank.sampling.negatives import create_negative_sampler

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tgnrank  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads OpenMP)
 import torch
 
 from tgnrank.data import save_dataset
