@@ -36,6 +36,7 @@ import time
 
 import numpy as np
 
+from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
 from tgnrank.sampling.multihop import (
@@ -83,7 +84,7 @@ def build_adjacency_dict(sources: np.ndarray, destinations: np.ndarray) -> dict[
 
 
 def _candidate_pool(candidates: np.ndarray) -> np.ndarray:
-    pool = np.unique(np.asarray(candidates, dtype=np.int64))
+    pool = distinct(np.asarray(candidates, dtype=np.int64))
     if len(pool) == 0:
         raise ValueError("negative sampling needs at least one candidate investor (the training data has none)")
     return pool
@@ -137,7 +138,7 @@ class LinkedPairs:
         self.n_pool = len(pool)
         sources = np.asarray(sources, dtype=np.int64)
         positions, in_pool = pool_positions(pool, np.asarray(destinations, dtype=np.int64))
-        self.keys = np.unique(sources[in_pool] * self.n_pool + positions[in_pool])
+        self.keys = distinct(sources[in_pool] * self.n_pool + positions[in_pool])
 
     def contains(self, companies: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Whether each (company, pool position) pair is linked; the arguments broadcast."""
@@ -588,9 +589,10 @@ def create_negative_sampler(
             sampler.similarity.topk, len(sampler.pool), sampler.precompute_seconds,
         )
     if sampler.multihop is not None:
-        n_with = int(np.count_nonzero(sampler.multihop.n_candidates(np.unique(train.sources))))
+        companies = distinct(train.sources)
+        n_with = int(np.count_nonzero(sampler.multihop.n_candidates(companies)))
         logger.info(
             "multi-hop negatives: up to %d distance-3 investors for %d of %d companies precomputed in %.2f s",
-            multihop_topk, n_with, len(np.unique(train.sources)), sampler.multihop_precompute_seconds,
+            multihop_topk, n_with, len(companies), sampler.multihop_precompute_seconds,
         )
     return sampler

@@ -11,6 +11,8 @@ import logging
 import numpy as np
 import torch
 
+from tgnrank.data.arrays import distinct
+
 logger = logging.getLogger(__name__)
 
 # Elements per (chunk x all investors) block: 2**24 float32 values = 64 MiB.
@@ -72,8 +74,8 @@ class InvestorSimilarity:
         ``node_features`` is ``(n_nodes + 1, d)`` indexed by node id; ``pool`` and ``query_ids``
         (default: the pool) are node ids.
         """
-        pool = np.unique(np.asarray(pool, dtype=np.int64))
-        query_ids = pool if query_ids is None else np.unique(np.asarray(query_ids, dtype=np.int64))
+        pool = distinct(np.asarray(pool, dtype=np.int64))
+        query_ids = pool if query_ids is None else distinct(np.asarray(query_ids, dtype=np.int64))
         unit_features = unit_rows(node_features)
         k = max(0, min(int(topk), len(pool) - 1))
         if chunk_rows is None:
@@ -87,7 +89,7 @@ class InvestorSimilarity:
 
         ``n_rows`` exceeds every node id; the unit features have zero columns (every similarity is 0).
         """
-        pool = np.unique(np.asarray(pool, dtype=np.int64))
+        pool = distinct(np.asarray(pool, dtype=np.int64))
         return cls(pool, np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int64),
                    np.empty((0, 0), dtype=np.float32), np.zeros((n_rows, 0), dtype=np.float32))
 

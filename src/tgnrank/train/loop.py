@@ -22,12 +22,14 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from tgnrank.data import EventData, TemporalSplit, chronological_split, open_dataset
+from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
 from tgnrank.errors import TgnrankError
 from tgnrank.sampling.curriculum import hard_ratio_at
@@ -168,10 +170,11 @@ class TrainingData:
     data: EventData
     split: TemporalSplit
 
-    @property
+    @cached_property
     def eval_candidates(self) -> np.ndarray:
-        """Investors that evaluation negatives are drawn from: every destination of the full data (as TGN)."""
-        return np.unique(self.split.full.destinations)
+        """Investors that evaluation negatives are drawn from: every destination of the full data (as TGN);
+        computed once, as every validation and test split draws from them."""
+        return distinct(self.split.full.destinations)
 
 
 def load_training_data(config: TrainConfig) -> TrainingData:
