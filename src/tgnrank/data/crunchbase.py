@@ -38,6 +38,7 @@ from tgnrank.data.crunchbase_values import (
     UNPARSED,
     YEAR,
     clean_text,
+    day_to_iso,
     days_since_epoch,
     first_list_item,
     map_distinct,
@@ -229,8 +230,8 @@ def import_crunchbase(
         n_amount_unreadable=unreadable,
         n_month_precision=int((precision == MONTH).sum()),
         n_year_precision=int((precision == YEAR).sum()),
-        first_date=_format_day(timestamps.min()),
-        last_date=_format_day(timestamps.max()),
+        first_date=day_to_iso(timestamps.min()),
+        last_date=day_to_iso(timestamps.max()),
         feature_cutoff=cutoff_label,
         cutoff_source=cutoff_source,
         n_events_before_cutoff=int((timestamps <= cutoff).sum()),
@@ -498,7 +499,7 @@ def _resolve_cutoff(
     """The feature cut-off in days, its date as text, and where it came from."""
     if feature_cutoff is None:
         cutoff = float(np.quantile(timestamps, train_quantile))
-        return cutoff, _format_day(cutoff), f"the {train_quantile:.0%} time quantile, the end of training"
+        return cutoff, day_to_iso(cutoff), f"the {train_quantile:.0%} time quantile, the end of training"
     if isinstance(feature_cutoff, dt.date):
         day = np.datetime64(feature_cutoff, "D")
     else:
@@ -509,7 +510,7 @@ def _resolve_cutoff(
     cutoff = float(days_since_epoch(np.array([day]))[0])
     if cutoff < timestamps.min():
         raise ConfigError(
-            f"--feature_cutoff {day} is before the first event ({_format_day(timestamps.min())}): "
+            f"--feature_cutoff {day} is before the first event ({day_to_iso(timestamps.min())}): "
             "no node would have features; choose a date within the events' span"
         )
     if cutoff > np.quantile(timestamps, train_quantile):
@@ -529,7 +530,3 @@ def _identity_description(columns: _ColumnMap) -> str:
         else:
             parts.append(f"{kind}: case-insensitive name")
     return "; ".join(parts)
-
-
-def _format_day(days: float) -> str:
-    return str(np.datetime64("1970-01-01", "D") + int(np.floor(days)))

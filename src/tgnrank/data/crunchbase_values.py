@@ -144,6 +144,11 @@ def days_since_epoch(dates: np.ndarray) -> np.ndarray:
     return (dates - EPOCH).astype(np.int64).astype(np.float64)
 
 
+def day_to_iso(day: float) -> str:
+    """ISO date of a timestamp in days since 1970-01-01 (the inverse of ``days_since_epoch``)."""
+    return str(np.datetime64(int(np.floor(day)), "D"))
+
+
 def parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse USD amounts such as ``2000000``, ``"2,000,000"``, ``"$2,000,000.00"``, ``"-"`` or blank.
 

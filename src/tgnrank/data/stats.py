@@ -14,6 +14,7 @@ import scipy.sparse as sparse
 from scipy.stats import rankdata
 
 from tgnrank.data.arrays import distinct
+from tgnrank.data.crunchbase_values import day_to_iso
 from tgnrank.data.events import EventData, Interactions
 from tgnrank.data.splits import chronological_split
 
@@ -60,11 +61,6 @@ def dataset_statistics(
         },
         "similarity": feature_similarity(data, n_similarity_pairs, np.random.default_rng(seed)),
     }
-
-
-def day_to_iso(day: float) -> str:
-    """ISO date of a timestamp in days since 1970-01-01."""
-    return str(np.datetime64(int(np.floor(day)), "D"))
 
 
 def node_counts(data: EventData) -> dict:
