@@ -111,10 +111,6 @@ class TGN(nn.Module):
     def set_neighbor_finder(self, neighbor_finder) -> None:
         self.neighbor_finder = neighbor_finder
 
-    def set_time_shift(self, mean: float, std: float) -> None:
-        """Override the (mean, std) that normalise time since last update in the ``time`` module."""
-        self.time_shift = torch.tensor([mean, std if std > 0 else 1.0], dtype=torch.float64, device=self.device)
-
     def forward(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors):
         return self.compute_edge_logits(sources, destinations, negatives, timestamps, edge_idxs, n_neighbors)
 

@@ -104,10 +104,6 @@ class InvestorSimilarity:
         left = self.unit_features[a].reshape(a.shape + (1,) * (b.ndim - a.ndim) + (-1,))
         return np.sum(left * self.unit_features[b], axis=-1)
 
-    def similarity_to_pool(self, node_id: int) -> np.ndarray:
-        """Cosine similarity of one node with every pool investor, ``(M,)``."""
-        return self.unit_features[self.pool] @ self.unit_features[node_id]
-
 
 def _chunked_topk(
     unit_features: np.ndarray,

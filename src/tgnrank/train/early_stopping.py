@@ -35,9 +35,6 @@ class EarlyStopping:
             self.epochs_without_improvement += 1
         return self.epochs_without_improvement >= self.patience
 
-    def is_best(self, epoch: int) -> bool:
-        return self.best_epoch == epoch
-
     def _improves(self, score: float) -> bool:
         if math.isnan(score):
             return False
