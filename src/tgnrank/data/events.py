@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -102,9 +102,6 @@ class EventData:
     @property
     def investor_ids(self) -> np.ndarray:
         return np.flatnonzero(self.node_kinds == INVESTOR)
-
-    def with_node_features(self, node_features: np.ndarray) -> "EventData":
-        return replace(self, node_features=node_features)
 
 
 def dataset_paths(name: str, data_dir: str | Path = "data") -> dict[str, Path]:
@@ -278,17 +275,22 @@ def _read_nodes_csv(path: Path, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     unknown = sorted(set(kinds) - set(NODE_KINDS))
     if unknown:
         raise DataFormatError(f"{path}: column 'kind' must be one of {list(NODE_KINDS)}, found {unknown}")
-    names = np.array([f"node {k}" for k in range(n_nodes + 1)], dtype=object)
+    names = _placeholder_names(n_nodes)
     node_kinds = np.full(n_nodes + 1, "", dtype=object)
-    names[0] = ""
     names[ids] = frame["name"].to_numpy(dtype=object)
     node_kinds[ids] = kinds
     return names, node_kinds
 
 
-def _default_node_names(events: Interactions, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def _placeholder_names(n_nodes: int) -> np.ndarray:
+    """``"node k"`` for each node id ``k`` in 1..n_nodes, entry 0 empty: ``(n_nodes + 1,)`` object array."""
     names = np.array([f"node {k}" for k in range(n_nodes + 1)], dtype=object)
     names[0] = ""
+    return names
+
+
+def _default_node_names(events: Interactions, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    names = _placeholder_names(n_nodes)
     kinds = np.full(n_nodes + 1, "", dtype=object)
     in_range = lambda ids: ids[(ids >= 1) & (ids <= n_nodes)]  # noqa: E731
     kinds[in_range(events.sources)] = COMPANY
@@ -309,8 +311,6 @@ def _check_consistency(data: EventData, source: str, paths: dict[str, Path] | No
         raise DataFormatError(f"{paths['events']}: column 'idx' must lie in 1..{n_rows}")
     n_nodes = data.node_features.shape[0] - 1
     for column, ids in (("u", events.sources), ("i", events.destinations)):
-        if n_rows == 0:
-            continue
         bad = (ids < 1) | (ids > n_nodes)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

@@ -63,11 +63,11 @@ def chronological_split(
     sources, destinations, timestamps = events.sources, events.destinations, events.timestamps
     val_time, test_time = (float(q) for q in np.quantile(timestamps, [train_quantile, val_quantile]))
 
-    n_total_unique_nodes = len(distinct_union(sources, destinations))
+    all_nodes = distinct_union(sources, destinations)
     after_train = timestamps > val_time
     test_node_pool = distinct_union(sources[after_train], destinations[after_train]).tolist()
     rng = random.Random(seed)
-    n_new = min(int(NEW_NODE_SHARE * n_total_unique_nodes), len(test_node_pool))
+    n_new = min(int(NEW_NODE_SHARE * len(all_nodes)), len(test_node_pool))
     new_test_nodes = rng.sample(test_node_pool, n_new)
     new_test_node_array = np.asarray(new_test_nodes, dtype=np.int64)
 
@@ -86,7 +86,6 @@ def chronological_split(
         new_node_val_mask = val_mask & (np.isin(sources, val_new) | np.isin(destinations, val_new))
         new_node_test_mask = test_mask & (np.isin(sources, test_new) | np.isin(destinations, test_new))
     else:
-        all_nodes = distinct_union(sources, destinations)
         new_nodes = all_nodes[~np.isin(all_nodes, train_nodes, assume_unique=True)]
         touches_unseen = np.isin(sources, new_nodes) | np.isin(destinations, new_nodes)
         new_node_val_mask = val_mask & touches_unseen

@@ -204,9 +204,14 @@ def coinvestor_pairs(events: Interactions) -> np.ndarray:
 
 def cosine_similarity_of_pairs(features: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """(P,) cosine similarity between rows ``left`` and ``right`` of ``features``; 0 for all-zero rows."""
-    norms = np.linalg.norm(features, axis=1)
-    unit = features / np.where(norms > 0, norms, 1.0)[:, None]
+    unit = _unit_rows(features)
     return np.einsum("pd,pd->p", unit[left], unit[right])
+
+
+def _unit_rows(features: np.ndarray) -> np.ndarray:
+    """``features`` with every row scaled to unit length; all-zero rows stay zero."""
+    norms = np.linalg.norm(features, axis=1)
+    return features / np.where(norms > 0, norms, 1.0)[:, None]
 
 
 def separability_auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -238,7 +243,7 @@ def feature_similarity(data: EventData, n_pairs: int, rng: np.random.Generator) 
     features = data.node_features
     investors = distinct(events.destinations)
 
-    keys, first_index = np.unique(_pair_keys(events.sources, events.destinations), return_index=True)
+    _, first_index = np.unique(_pair_keys(events.sources, events.destinations), return_index=True)
     true_pairs = _subsample(np.stack([events.sources[first_index], events.destinations[first_index]], axis=1),
                             n_pairs, rng)
     random_investors = investors[rng.integers(len(investors), size=len(true_pairs))]
@@ -267,9 +272,7 @@ def investor_lookalikes(data: EventData, investors: np.ndarray, sample: np.ndarr
     mean Jaccard overlap of the two investors' sets of funded companies.
     """
     events = data.events
-    features = data.node_features[investors]
-    norms = np.linalg.norm(features, axis=1)
-    unit = features / np.where(norms > 0, norms, 1.0)[:, None]
+    unit = _unit_rows(data.node_features[investors])
     rows = np.searchsorted(investors, sample)
     nearest = np.empty(len(rows), dtype=np.int64)
     best = np.empty(len(rows))
