@@ -35,7 +35,7 @@ def dataset_statistics(
     """Every statistic ``tgnrank info`` shows, as a nested dict of numbers and strings."""
     events = data.events
     split = chronological_split(events, train_quantile=train_quantile, val_quantile=val_quantile)
-    last_day = float(events.timestamps.max()) if len(events) else 0.0
+    last_day = float(events.timestamps.max())  # chronological_split has already rejected an empty dataset
     return {
         "name": data.name,
         "counts": node_counts(data),
