@@ -182,6 +182,8 @@ def build_baselines(candidates: CandidateSet, names=BASELINES) -> dict:
     unknown = sorted(set(names) - set(BASELINES))
     if unknown:
         raise ValueError(f"unknown baseline(s) {unknown}; choose among {list(BASELINES)}")
+    if not names:
+        return {}  # a model-only diagnostic: no need for the history graph
     graph = HistoryGraph.from_candidates(candidates)
     factories = {
         "popularity": popularity_scorer,
