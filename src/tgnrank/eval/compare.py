@@ -355,12 +355,7 @@ def _diagnose_run(settings, state, entry: dict, data, candidates: CandidateSet, 
         return
     logger.info("Diagnostic of %s on the %s window", entry["prefix"], settings.window)
     scorer, _ = model_scorer_from_checkpoint(load_checkpoint(settings.checkpoint_path(entry)), data, candidates, device)
-    options = dataclasses.replace(settings.options, baselines=())
-    result = run_diagnostic(data, candidates, scorer, entry["prefix"], options, progress)
-    entry["diagnostic"] = {
-        **_compact_scorer(result["scorers"][entry["prefix"]], candidates.n_candidates),
-        "top_predictions": result["top_predictions"],
-    }
+    entry["diagnostic"] = _model_diagnostic(settings, data, candidates, scorer, entry["prefix"], progress)
     entry["diagnostic_settings"] = wanted
     state.save()
 
@@ -380,19 +375,24 @@ def _diagnose_ensemble(settings, state, seed: int, data, candidates: CandidateSe
                 ", ".join(wanted["members"]), settings.window)
     checkpoints = (load_checkpoint(settings.checkpoint_path(member)) for member in members)
     scorer, _, _ = ensemble_scorer_from_checkpoints(checkpoints, data, candidates, device)
-    options = dataclasses.replace(settings.options, baselines=())
-    result = run_diagnostic(data, candidates, scorer, prefix, options, progress)
     state.ensembles[str(seed)] = {
         "seed": seed,
         "prefix": prefix,
         "members": wanted["members"],
-        "diagnostic": {
-            **_compact_scorer(result["scorers"][prefix], candidates.n_candidates),
-            "top_predictions": result["top_predictions"],
-        },
+        "diagnostic": _model_diagnostic(settings, data, candidates, scorer, prefix, progress),
         "diagnostic_settings": wanted,
     }
     state.save()
+
+
+def _model_diagnostic(settings, data, candidates: CandidateSet, scorer, prefix: str, progress) -> dict:
+    """The compact diagnostic of one model (or ensemble) scorer, without the baselines (ranked once apart)."""
+    options = dataclasses.replace(settings.options, baselines=())
+    result = run_diagnostic(data, candidates, scorer, prefix, options, progress)
+    return {
+        **_compact_scorer(result["scorers"][prefix], candidates.n_candidates),
+        "top_predictions": result["top_predictions"],
+    }
 
 
 def _compact_scorer(entry: dict, n_candidates: int) -> dict:
