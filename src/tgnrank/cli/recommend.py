@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tgnrank.cli.diagnose import check_batch_size
     from tgnrank.data import open_dataset
     from tgnrank.eval.recommend import find_company, format_recommendations, parse_at, recommend_investors
     from tgnrank.train.checkpoint import load_checkpoint
@@ -39,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise ConfigError(f"--k must be an integer >= 1, got {args.k}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigError(f"--batch_size must be an integer >= 1, got {args.batch_size}")
+    check_batch_size(args.batch_size)
     checkpoint = load_checkpoint(args.model_path)
     data = open_dataset(args.data or checkpoint["config"].get("dataset") or "synthetic", args.data_dir)
     company = find_company(data, args.company)
