@@ -439,30 +439,41 @@ def _batch_loss(model, criterion: LossFunction, events: Interactions, sampler, c
 def validate(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
     """Validation AP/AUC on old then new nodes; leaves the memory as after the old-node validation."""
     split = training_data.split
-    model.set_neighbor_finder(full_finder)
-    train_memory = model.backup_memory() if config.use_memory else None
-    val_ap, val_auc = _evaluate_split(model, split.val, training_data, VAL_NEGATIVE_SEED, config)
-    if config.use_memory:
-        val_memory = model.backup_memory()
-        model.restore_memory(train_memory)
-    new_ap, new_auc = _evaluate_split(model, split.new_node_val, training_data, NEW_NODE_VAL_NEGATIVE_SEED, config)
-    if config.use_memory:
-        model.restore_memory(val_memory)
+    (val_ap, val_auc), (new_ap, new_auc) = _evaluate_old_then_new(
+        model, training_data, full_finder, config, (split.val, VAL_NEGATIVE_SEED),
+        (split.new_node_val, NEW_NODE_VAL_NEGATIVE_SEED), keep_old_node_memory=True,
+    )
     return {"val_ap": val_ap, "val_auc": val_auc, "new_node_val_ap": new_ap, "new_node_val_auc": new_auc}
 
 
 def evaluate_test_sets(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
     """Test AP/AUC on old then new nodes, both from the memory at the end of validation (restored after)."""
     split = training_data.split
-    model.set_neighbor_finder(full_finder)
-    val_memory = model.backup_memory() if config.use_memory else None
-    test_ap, test_auc = _evaluate_split(model, split.test, training_data, TEST_NEGATIVE_SEED, config)
-    if config.use_memory:
-        model.restore_memory(val_memory)
-    new_ap, new_auc = _evaluate_split(model, split.new_node_test, training_data, NEW_NODE_TEST_NEGATIVE_SEED, config)
-    if config.use_memory:
-        model.restore_memory(val_memory)
+    (test_ap, test_auc), (new_ap, new_auc) = _evaluate_old_then_new(
+        model, training_data, full_finder, config, (split.test, TEST_NEGATIVE_SEED),
+        (split.new_node_test, NEW_NODE_TEST_NEGATIVE_SEED), keep_old_node_memory=False,
+    )
     return {"test_ap": test_ap, "test_auc": test_auc, "new_node_test_ap": new_ap, "new_node_test_auc": new_auc}
+
+
+def _evaluate_old_then_new(model, training_data: TrainingData, full_finder, config: TrainConfig,
+                           old: tuple[Interactions, int], new: tuple[Interactions, int],
+                           keep_old_node_memory: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    """AP/AUC of the old-node then the new-node ``(events, negative seed)``, both from the current memory.
+
+    Afterwards the memory is as after the old-node evaluation (``keep_old_node_memory``) or as before both.
+    """
+    (old_events, old_seed), (new_events, new_seed) = old, new
+    model.set_neighbor_finder(full_finder)
+    start_memory = model.backup_memory() if config.use_memory else None
+    old_scores = _evaluate_split(model, old_events, training_data, old_seed, config)
+    if config.use_memory:
+        end_memory = model.backup_memory() if keep_old_node_memory else start_memory
+        model.restore_memory(start_memory)
+    new_scores = _evaluate_split(model, new_events, training_data, new_seed, config)
+    if config.use_memory:
+        model.restore_memory(end_memory)
+    return old_scores, new_scores
 
 
 def evaluate_link_prediction(
