@@ -175,8 +175,8 @@ def recommend_investors(
     candidate_columns = np.flatnonzero(grid.block_mask(0, 1)[0])
     order = candidate_columns[np.lexsort((grid.investors[candidate_columns], -logits[candidate_columns]))][:k]
 
-    later = events.select((events.timestamps > at) & (events.sources == company_id))
-    later_investors = set(later.destinations.tolist())
+    later = events.timestamps > at
+    later_investors = set(events.destinations[later & (events.sources == company_id)].tolist())
     probabilities = 1.0 / (1.0 + np.exp(-logits[order]))
     items = [
         Recommendation(
@@ -197,7 +197,7 @@ def recommend_investors(
         n_history_events=len(history),
         past_investors=[str(data.node_names[node]) for node in past_ids],
         n_candidates=len(candidate_columns),
-        n_later_events=int(np.count_nonzero(events.timestamps > at)),
+        n_later_events=int(np.count_nonzero(later)),
         items=items,
     )
 
