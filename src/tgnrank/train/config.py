@@ -23,26 +23,6 @@ DEFAULT_MULTIHOP_TOPK = 100  # the same as tgnrank.sampling.multihop (a test che
 HARD_NEG_SIMILARITIES = ("features", "memory")
 SHARE_TOLERANCE = 1e-9  # as tgnrank.sampling.multihop: (0.1 + 0.2) + 0.7 still counts as 1
 
-# Fields forwarded to tgnrank.model.ModelConfig (n_degree is passed per call, as in TGN).
-MODEL_FIELDS = (
-    "n_layer",
-    "n_head",
-    "drop_out",
-    "node_dim",
-    "time_dim",
-    "use_memory",
-    "embedding_module",
-    "message_function",
-    "memory_updater",
-    "aggregator",
-    "memory_update_at_end",
-    "message_dim",
-    "memory_dim",
-    "use_destination_embedding_in_message",
-    "use_source_embedding_in_message",
-    "dyrep",
-)
-
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]*$")
 
 
@@ -122,11 +102,11 @@ class TrainConfig:
         return cls(**{key: value for key, value in values.items() if key in names})
 
     def model_config(self):
-        """The ``tgnrank.model.ModelConfig`` of this run (imported here: it pulls in torch)."""
+        """The ``tgnrank.model.ModelConfig`` of this run: the fields the two share (n_degree is passed per
+        call, as in TGN); imported here, as it pulls in torch."""
         from tgnrank.model.config import ModelConfig
 
-        accepted = {field.name for field in fields(ModelConfig)}
-        return ModelConfig(**{name: getattr(self, name) for name in MODEL_FIELDS if name in accepted})
+        return ModelConfig.from_dict(self.to_dict())
 
 
 def validate(config: TrainConfig) -> None:
