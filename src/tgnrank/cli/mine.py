@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from tgnrank.errors import ConfigError
+from tgnrank.train.config import TrainConfig
 
 HELP = "show hard negatives beside random ones and check the hard negative sampler (exit 1 on FAIL)"
 
@@ -20,12 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n_examples", type=int, default=5, help="example positives to show (default: 5)")
     parser.add_argument("--n_positives", type=int, default=2000,
                         help="training positives used for the similarity table and checks (default: 2000)")
-    parser.add_argument("--hard_neg_topk", type=int, default=50,
-                        help="similar investors kept per investor (default: 50)")
-    parser.add_argument("--hard_neg_ratio", type=float, default=0.5,
-                        help="share of hard negatives for the ratio check (default: 0.5)")
-    parser.add_argument("--hard_neg_temperature", type=float, default=0.1,
-                        help="softmax temperature of the examples and the hard-vs-random check (default: 0.1)")
+    d = TrainConfig()  # the training defaults of the hard negatives
+    parser.add_argument("--hard_neg_topk", type=int, default=d.hard_neg_topk,
+                        help="similar investors kept per investor (default: %(default)s)")
+    parser.add_argument("--hard_neg_ratio", type=float, default=d.hard_neg_ratio,
+                        help="share of hard negatives for the ratio check (default: %(default)s)")
+    parser.add_argument("--hard_neg_temperature", type=float, default=d.hard_neg_temperature,
+                        help="softmax temperature of the examples and the hard-vs-random check "
+                             "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
