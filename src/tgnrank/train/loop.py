@@ -412,16 +412,17 @@ def train_epoch(
         optimizer.zero_grad()
         batches = range(first_batch, min(first_batch + config.backprop_every, n_batches))
         loss = sum(_batch_loss(model, criterion, events, sampler, config, batch) for batch in batches) / len(batches)
-        if not torch.isfinite(loss):
+        loss_value = loss.item()  # the step's one device sync
+        if not math.isfinite(loss_value):
             raise TrainingDiverged(
-                f"the training loss became {loss.item()} at epoch {epoch}, batch {batches[-1] + 1} of {n_batches}; "
+                f"the training loss became {loss_value} at epoch {epoch}, batch {batches[-1] + 1} of {n_batches}; "
                 f"try a lower --lr (currently {config.lr:g})"
             )
         loss.backward()
         optimizer.step()
         if config.use_memory:
             model.detach_memory()
-        step_losses.append(loss.item())
+        step_losses.append(loss_value)
         callbacks.on_batch_end(epoch, min((batches[-1] + 1) * config.bs, n_events), step_losses[-1])
     return float(np.mean(step_losses)), time.perf_counter() - start
 
