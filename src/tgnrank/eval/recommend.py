@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from tgnrank.data.arrays import distinct
+from tgnrank.data.crunchbase_values import day_to_iso
 from tgnrank.data.events import COMPANY, EventData
 from tgnrank.errors import ConfigError, TgnrankError
 from tgnrank.eval.protocol import CandidateSet
@@ -56,10 +57,6 @@ class Recommendations:
     items: list[Recommendation]
 
 
-def day_to_date(days: float) -> str:
-    return str(EPOCH + int(np.floor(days)))
-
-
 def parse_at(text: str | None, data: EventData) -> float:
     """``--at``: a date YYYY-MM-DD (days since 1970-01-01, as the importer stores time) or a number of
     days; None means the end of the data (the last event's time)."""
@@ -78,7 +75,7 @@ def parse_at(text: str | None, data: EventData) -> float:
     first = float(np.min(data.events.timestamps))
     if at < first:
         raise ConfigError(
-            f"--at {text} is before the first event of '{data.name}' ({day_to_date(first)}, day {first:g}): "
+            f"--at {text} is before the first event of '{data.name}' ({day_to_iso(first)}, day {first:g}): "
             "there is no history to recommend from"
         )
     return at
@@ -167,7 +164,7 @@ def recommend_investors(
     history = events.select(events.timestamps <= at)
     if len(history) == 0:
         raise TgnrankError(
-            f"no event at or before day {at:g} ({day_to_date(at)}): there is no history to recommend from"
+            f"no event at or before day {at:g} ({day_to_iso(at)}): there is no history to recommend from"
         )
     grid = company_grid(history, company_id, at)
     scorer, _ = model_scorer_from_checkpoint(checkpoint, data, grid, device or torch.device("cpu"), batch_size)
@@ -209,7 +206,7 @@ def format_recommendations(recommendations: Recommendations) -> str:
     shown = ", ".join(past[:SHOWN_PAST_INVESTORS]) + (f", ... ({len(past) - SHOWN_PAST_INVESTORS} more)"
                                                        if len(past) > SHOWN_PAST_INVESTORS else "")
     lines = [
-        f"Investors most likely to newly invest in {r.company} (id {r.company_id}), as of {day_to_date(r.at)} "
+        f"Investors most likely to newly invest in {r.company} (id {r.company_id}), as of {day_to_iso(r.at)} "
         f"(day {r.at:g}; history of {r.n_history_events:,} events; {r.n_candidates:,} candidate investors)",
         f"Excluded: its {len(past)} past investor(s){': ' + shown if past else ''}",
         "",
@@ -224,6 +221,6 @@ def format_recommendations(recommendations: Recommendations) -> str:
         lines.append((line + ("  yes" if item.invested_later else "")).rstrip())
     if with_later:
         hits = sum(item.invested_later for item in r.items)
-        lines += ["", f"{hits} of these {len(r.items)} invested in {r.company} after {day_to_date(r.at)} "
+        lines += ["", f"{hits} of these {len(r.items)} invested in {r.company} after {day_to_iso(r.at)} "
                       f"(the data holds {r.n_later_events:,} later events)."]
     return "\n".join(lines)
