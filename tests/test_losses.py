@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from tgnrank.errors import ConfigError
 from tgnrank.train.losses import bce_with_logits, focal_loss_with_logits, link_prediction_loss, make_loss
 
 # -alpha_t (1 - p_t)^2 log(p_t) with alpha = 0.25, worked out by hand:
@@ -89,3 +90,64 @@ def test_link_prediction_loss_sums_the_two_means_as_tgn():
 def test_unknown_reduction_is_rejected():
     with pytest.raises(ValueError, match="reduction"):
         focal_loss_with_logits(torch.zeros(1), torch.ones(1), reduction="median")
+
+
+# --- sampled softmax (InfoNCE) ---------------------------------------------------------------------
+# Row [s_pos, s_neg...] / T, loss = logsumexp(row) - row[0], worked out by hand:
+# pos 1, negs (0, -1), T = 1:   ln(e + 1 + e^-1) - 1 = ln 4.0861613 - 1 = 0.4076060
+# pos 0, negs (1, 0),  T = 0.5: row (0, 2, 0): ln(2 + e^2) - 0          = 2.2395448
+
+
+def test_sampled_softmax_matches_hand_computed_values():
+    from tgnrank.train.losses import sampled_softmax_loss
+
+    positives, negatives = torch.tensor([1.0]), torch.tensor([[0.0, -1.0]])
+    assert sampled_softmax_loss(positives, negatives).item() == pytest.approx(0.4076060, abs=1e-6)
+    row = sampled_softmax_loss(torch.tensor([0.0]), torch.tensor([[1.0, 0.0]]), temperature=0.5)
+    assert row.item() == pytest.approx(2.2395448, abs=1e-6)
+    both = sampled_softmax_loss(torch.tensor([1.0, 2.0]), torch.tensor([[0.0, -1.0], [0.0, 0.0]]), reduction="none")
+    assert both.tolist() == pytest.approx([0.4076060, math.log(2 + math.exp(2)) - 2], abs=1e-6)
+
+
+def test_sampled_softmax_equals_cross_entropy_over_logits_and_takes_one_negative_per_positive():
+    from tgnrank.train.losses import sampled_softmax_loss
+
+    generator = torch.Generator().manual_seed(0)
+    positives = torch.randn(7, generator=generator, dtype=torch.float64)
+    negatives = torch.randn(7, 5, generator=generator, dtype=torch.float64)
+    for temperature in (1.0, 0.2, 3.0):
+        logits = torch.cat([positives[:, None], negatives], dim=1) / temperature
+        expected = torch.nn.functional.cross_entropy(logits, torch.zeros(7, dtype=torch.long))
+        assert sampled_softmax_loss(positives, negatives, temperature).item() == pytest.approx(expected.item(), abs=1e-12)
+    # n_neg = 1: negatives come as (B,); with one negative the loss is BCE of the difference, -log sigmoid(s+ - s-)
+    single = sampled_softmax_loss(positives, negatives[:, 0])
+    assert single.item() == pytest.approx(-torch.nn.functional.logsigmoid(positives - negatives[:, 0]).mean().item())
+
+
+def test_sampled_softmax_is_finite_at_extreme_logits_and_rejects_bad_temperatures():
+    from tgnrank.train.losses import sampled_softmax_loss
+
+    positives = torch.tensor([1e4, -1e4], requires_grad=True)
+    loss = sampled_softmax_loss(positives, torch.tensor([[-1e4, 0.0], [1e4, 0.0]]), reduction="none")
+    assert torch.isfinite(loss).all() and loss[0].item() == 0.0 and loss[1].item() == pytest.approx(2e4)
+    loss.sum().backward()
+    assert torch.isfinite(positives.grad).all()
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="--softmax_temperature"):
+            sampled_softmax_loss(positives, torch.zeros(2, 3), temperature=bad)
+
+
+def test_make_pair_loss_keeps_bce_and_focal_and_adds_softmax():
+    from tgnrank.train.losses import make_pair_loss, sampled_softmax_loss
+
+    positives, negatives = torch.tensor([0.5, -1.0]), torch.tensor([[0.2, 1.0], [-2.0, 0.0]])
+    bce = link_prediction_loss(make_loss(False), positives, negatives)
+    focal = link_prediction_loss(make_loss(True, 0.3, 1.5), positives, negatives)
+    assert make_pair_loss("bce")(positives, negatives).item() == pytest.approx(bce.item())
+    assert make_pair_loss("focal", 0.3, 1.5)(positives, negatives).item() == pytest.approx(focal.item())
+    softmax = make_pair_loss("softmax", softmax_temperature=0.5)(positives, negatives)
+    assert softmax.item() == pytest.approx(sampled_softmax_loss(positives, negatives, 0.5).item())
+    with pytest.raises(ConfigError, match="--loss must be one of bce, focal, softmax"):
+        make_pair_loss("hinge")
+    with pytest.raises(ConfigError, match="--softmax_temperature"):
+        make_pair_loss("softmax", softmax_temperature=0)

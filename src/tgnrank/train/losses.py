@@ -1,16 +1,29 @@
-"""Link-prediction losses on logits: binary cross-entropy and focal loss (Lin et al. 2017).
+"""Link-prediction losses on logits: binary cross-entropy, focal loss (Lin et al. 2017) and sampled
+softmax (InfoNCE) over a positive and its negatives.
 
-Both take raw logits (never probabilities) so that extreme scores stay finite in value and gradient.
+All take raw logits (never probabilities) so that extreme scores stay finite in value and gradient.
+BCE and focal loss score each pair on its own; the softmax loss scores the positive *against* its
+negatives, which is what a ranking asks for, and only the differences of logits matter to it (its
+logits are not calibrated probabilities).
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+import math
+import numbers
+
 import torch
 import torch.nn.functional as F
 
+from tgnrank.errors import ConfigError
+
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# (positive logits (B,), negative logits (B,) or (B, n_neg)) -> scalar loss
+PairLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LOSSES = ("bce", "focal", "softmax")
+DEFAULT_SOFTMAX_TEMPERATURE = 1.0
 
 
 def focal_loss_with_logits(
@@ -62,6 +75,53 @@ def link_prediction_loss(
     return criterion(positive_logits, torch.ones_like(positive_logits)) + criterion(
         negative_logits, torch.zeros_like(negative_logits)
     )
+
+
+def sampled_softmax_loss(
+    positive_logits: torch.Tensor,
+    negative_logits: torch.Tensor,
+    temperature: float = DEFAULT_SOFTMAX_TEMPERATURE,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Sampled softmax / InfoNCE: ``-log softmax([s_pos, s_neg_1 .. s_neg_n] / T)[0]`` per positive.
+
+    Shapes: ``positive_logits`` (B,), ``negative_logits`` (B,) (one negative each) or (B, n_neg), as
+    ``TGN.compute_edge_logits`` returns them; returns a scalar unless ``reduction="none"`` ((B,)).
+    Computed as ``logsumexp(row) - row[0]`` so that logits of +-1e4 stay finite.
+    """
+    validate_softmax_temperature(temperature)
+    positives = positive_logits.reshape(-1, 1)
+    negatives = negative_logits.reshape(positives.shape[0], -1)
+    logits = torch.cat([positives, negatives], dim=1) / temperature
+    return _reduce(torch.logsumexp(logits, dim=1) - logits[:, 0], reduction)
+
+
+def validate_softmax_temperature(temperature: float) -> None:
+    """Raise :class:`ConfigError` naming the flag unless ``temperature`` is a finite number > 0."""
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature > 0
+    ):
+        raise ConfigError(f"--softmax_temperature must be a finite number > 0, got {temperature!r}")
+
+
+def make_pair_loss(
+    loss: str,
+    focal_alpha: float = 0.25,
+    focal_gamma: float = 2.0,
+    softmax_temperature: float = DEFAULT_SOFTMAX_TEMPERATURE,
+) -> PairLoss:
+    """The per-batch objective ``(positive_logits, negative_logits) -> loss`` named by ``--loss``.
+
+    ``bce`` and ``focal`` are :func:`link_prediction_loss` with that criterion (unchanged behaviour);
+    ``softmax`` is :func:`sampled_softmax_loss` at ``softmax_temperature``.
+    """
+    if loss == "softmax":
+        validate_softmax_temperature(softmax_temperature)
+        return lambda positives, negatives: sampled_softmax_loss(positives, negatives, softmax_temperature)
+    if loss in ("bce", "focal"):
+        criterion = make_loss(loss == "focal", focal_alpha, focal_gamma)
+        return lambda positives, negatives: link_prediction_loss(criterion, positives, negatives)
+    raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
