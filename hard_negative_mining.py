@@ -9,6 +9,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from tgnrank.cli.main import standalone_main  # noqa: E402
+from tgnrank.openmp import apply_wait_policy  # noqa: E402
+
+if __name__ == "__main__":
+    apply_wait_policy()  # before the samplers below import torch; importing this file changes nothing
+
 from tgnrank.sampling.negatives import (  # noqa: E402
     BatchedHardNegativeSampler,
     HardNegativeSampler,

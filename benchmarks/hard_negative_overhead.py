@@ -24,8 +24,11 @@ import statistics
 import time
 from dataclasses import replace
 
-import tgnrank  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads OpenMP)
-import torch
+from tgnrank.openmp import apply_wait_policy
+
+apply_wait_policy()  # the product's OpenMP wait policy, set (as the CLI does) before torch loads OpenMP
+
+import torch  # noqa: E402
 
 from tgnrank.sampling.negatives import create_negative_sampler
 from tgnrank.train.config import TrainConfig

@@ -18,8 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tgnrank  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads OpenMP)
-import torch
+from tgnrank.openmp import apply_wait_policy
+
+apply_wait_policy()  # the product's OpenMP wait policy, set (as the CLI does) before torch loads OpenMP
+
+import torch  # noqa: E402
 
 from tgnrank.data import save_dataset
 from tgnrank.data.synthetic import generate_synthetic

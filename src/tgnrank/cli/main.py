@@ -1,7 +1,8 @@
 """The ``tgnrank`` console script: one subcommand per module of this package.
 
 Each subcommand module exposes ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``,
-and imports heavy dependencies (torch) inside ``run`` so that ``tgnrank --help`` stays fast.
+and imports heavy dependencies (torch) inside ``run`` so that ``tgnrank --help`` stays fast, and so that
+the entry points below set the OpenMP wait policy before torch loads (:mod:`tgnrank.openmp`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 
 from tgnrank import __version__
 from tgnrank.errors import TgnrankError
+from tgnrank.openmp import apply_wait_policy
 
 SUBCOMMANDS = {
     "generate": "tgnrank.cli.generate",
@@ -57,6 +59,7 @@ def run_command(run, args: argparse.Namespace, prog: str) -> int:
 
 def standalone_main(module_path: str, prog: str, argv: list[str] | None = None) -> int:
     """Run one subcommand module as its own program (the seed-compatible scripts at the repository root)."""
+    apply_wait_policy()
     module = importlib.import_module(module_path)
     parser = argparse.ArgumentParser(prog=prog, description=module.__doc__)
     module.add_arguments(parser)
@@ -64,6 +67,7 @@ def standalone_main(module_path: str, prog: str, argv: list[str] | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    apply_wait_policy()
     args = build_parser().parse_args(argv)
     return run_command(args.run, args, prog=f"tgnrank {args.command}")
 
