@@ -18,7 +18,7 @@ from tgnrank.data.stats import (
     degree_summary,
     new_link_statistics,
     repeated_pairs,
-    separability_auc,
+    similarity_summary,
     syndicate_sizes,
 )
 
@@ -87,8 +87,8 @@ def test_cosine_and_auc_by_hand(tiny):
     similarity = cosine_similarity_of_pairs(tiny.node_features, np.array([3, 3, 1, 2]), np.array([4, 5, 3, 3]))
     assert similarity == pytest.approx([1.0, 0.0, np.sqrt(0.5), 0.0])
     # positives 0.9, 0.5 vs negatives 0.1, 0.5: three wins and one tie out of four comparisons
-    assert separability_auc(np.array([0.9, 0.5]), np.array([0.1, 0.5])) == pytest.approx(0.875)
-    assert separability_auc(np.ones(3), np.ones(5)) == pytest.approx(0.5)
+    assert similarity_summary(np.array([0.9, 0.5]), np.array([0.1, 0.5]))["auc"] == pytest.approx(0.875)
+    assert similarity_summary(np.ones(3), np.ones(5))["auc"] == pytest.approx(0.5)
 
 
 def test_dataset_statistics_reports_every_section(tiny):

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tgnrank.data.events import save_dataset
-    from tgnrank.data.crunchbase_values import day_to_iso
+    from tgnrank.data.dates import day_to_iso
     from tgnrank.data.synthetic import DEFAULT_COMPANIES, DEFAULT_INVESTORS, generate_synthetic
 
     n_companies = DEFAULT_COMPANIES if args.companies is None else args.companies

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Norms below this count as zero rows (their unit row stays zero instead of dividing by ~0).
+ZERO_NORM = 1e-12
+
 
 def distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values of ``values``, by sorting.
@@ -23,3 +26,19 @@ def distinct(values: np.ndarray) -> np.ndarray:
 def distinct_union(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Sorted distinct values present in either array (``np.union1d`` without its slow path)."""
     return distinct(np.concatenate([np.asarray(first).ravel(), np.asarray(second).ravel()]))
+
+
+def unit_rows(features: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, float32 ``(n, d)``; all-zero rows stay zero (similarity 0 to all)."""
+    features = np.asarray(features, dtype=np.float32)
+    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    return features / np.maximum(norms, ZERO_NORM)
+
+
+def group_ids(*keys: np.ndarray) -> np.ndarray:
+    """``(n,)`` int64 id of each row's tuple of ``keys`` (each ``(n,)``, any dtype), numbered from 0 in
+    order of first appearance: rows share an id exactly when all their keys are equal."""
+    import pandas as pd  # here, so that the many importers of this module do not all load pandas
+
+    frame = pd.DataFrame({position: np.asarray(key) for position, key in enumerate(keys)})
+    return frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)

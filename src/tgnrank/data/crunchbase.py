@@ -32,14 +32,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tgnrank.data.arrays import group_ids
 from tgnrank.data.crunchbase_features import FeatureOptions, build_edge_features, build_node_features
 from tgnrank.data.crunchbase_values import (
     MONTH,
     UNPARSED,
     YEAR,
     clean_text,
-    day_to_iso,
-    days_since_epoch,
     first_list_item,
     map_distinct,
     normalise_round_type,
@@ -49,6 +48,7 @@ from tgnrank.data.crunchbase_values import (
     size_stages,
     text_key,
 )
+from tgnrank.data.dates import day_to_iso, days_since_epoch
 from tgnrank.data.events import COMPANY, INVESTOR, EventData, Interactions
 from tgnrank.errors import ConfigError, DataFormatError
 
@@ -480,17 +480,15 @@ def _round_ids(events: pd.DataFrame) -> np.ndarray:
     """Integer id of each event's funding round ``(n,)``: the export's round id when given, else the
     company, day, round type and amount together (the round total repeats on every investor's row)."""
     given = events["round_id"].to_numpy(dtype=object) != ""
-    parts = pd.DataFrame(
-        {
-            "round_id": events["round_id"].to_numpy(dtype=object),
-            "company": np.where(given, 0, events["company"].to_numpy()),
-            "ts": np.where(given, 0.0, events["ts"].to_numpy()),
-            "amount": np.where(given, -1.0, events["amount"].fillna(-1.0).to_numpy()),
-        }
-    )
+    keys = [
+        events["round_id"].to_numpy(dtype=object),
+        np.where(given, 0, events["company"].to_numpy()),
+        np.where(given, 0.0, events["ts"].to_numpy()),
+        np.where(given, -1.0, events["amount"].fillna(-1.0).to_numpy()),
+    ]
     if "round_type" in events:
-        parts["round_type"] = np.where(given, "", events["round_type"].to_numpy(dtype=object))
-    return parts.groupby(list(parts.columns), sort=False).ngroup().to_numpy(dtype=np.int64)
+        keys.append(np.where(given, "", events["round_type"].to_numpy(dtype=object)))
+    return group_ids(*keys)
 
 
 def _resolve_cutoff(

@@ -11,8 +11,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-EPOCH = np.datetime64("1970-01-01", "D")
-
 # Date precision codes: how much of a date the export actually knew.
 UNPARSED, YEAR, MONTH, DAY = 0, 1, 2, 3
 
@@ -137,16 +135,6 @@ def _compose_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray, valid: 
     dates = month_start + (day - 1).clip(0)
     dates[~valid] = np.datetime64("NaT")
     return dates
-
-
-def days_since_epoch(dates: np.ndarray) -> np.ndarray:
-    """Float days since 1970-01-01 for ``datetime64[D]`` dates. Shape preserved."""
-    return (dates - EPOCH).astype(np.int64).astype(np.float64)
-
-
-def day_to_iso(day: float) -> str:
-    """ISO date of a timestamp in days since 1970-01-01 (the inverse of ``days_since_epoch``)."""
-    return str(np.datetime64(int(np.floor(day)), "D"))
 
 
 def parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

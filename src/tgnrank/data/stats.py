@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sparse
-from scipy.stats import rankdata
+from sklearn.metrics import roc_auc_score
 
-from tgnrank.data.arrays import distinct
-from tgnrank.data.crunchbase_values import day_to_iso
+from tgnrank.data.arrays import distinct, group_ids, unit_rows
+from tgnrank.data.dates import day_to_iso
 from tgnrank.data.events import EventData, Interactions
 from tgnrank.data.splits import chronological_split
 
@@ -122,10 +122,7 @@ def repeated_pairs(events: Interactions) -> dict:
 
 def _round_ids(events: Interactions) -> np.ndarray:
     """(n_events,) id of each event's round, a round being one company at one timestamp."""
-    _, time_index = np.unique(events.timestamps, return_inverse=True)
-    _, round_id = np.unique(events.sources.astype(np.int64) * (time_index.max(initial=0) + 1) + time_index,
-                            return_inverse=True)
-    return round_id
+    return group_ids(events.sources, events.timestamps)
 
 
 def syndicate_sizes(events: Interactions) -> dict:
@@ -204,23 +201,8 @@ def coinvestor_pairs(events: Interactions) -> np.ndarray:
 
 def cosine_similarity_of_pairs(features: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """(P,) cosine similarity between rows ``left`` and ``right`` of ``features``; 0 for all-zero rows."""
-    unit = _unit_rows(features)
+    unit = unit_rows(features)
     return np.einsum("pd,pd->p", unit[left], unit[right])
-
-
-def _unit_rows(features: np.ndarray) -> np.ndarray:
-    """``features`` with every row scaled to unit length; all-zero rows stay zero."""
-    norms = np.linalg.norm(features, axis=1)
-    return features / np.where(norms > 0, norms, 1.0)[:, None]
-
-
-def separability_auc(positive: np.ndarray, negative: np.ndarray) -> float:
-    """Probability that a positive scores above a negative (ties count half): 0.5 means inseparable."""
-    if len(positive) == 0 or len(negative) == 0:
-        return float("nan")
-    ranks = rankdata(np.concatenate([positive, negative]))
-    n_pos, n_neg = len(positive), len(negative)
-    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def _subsample(rows: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -249,7 +231,7 @@ def feature_similarity(data: EventData, n_pairs: int, rng: np.random.Generator) 
     random_investors = investors[rng.integers(len(investors), size=len(true_pairs))]
     true_similarity = cosine_similarity_of_pairs(features, true_pairs[:, 0], true_pairs[:, 1])
     random_similarity = cosine_similarity_of_pairs(features, true_pairs[:, 0], random_investors)
-    result["company_investor"] = _similarity_summary(true_similarity, random_similarity)
+    result["company_investor"] = similarity_summary(true_similarity, random_similarity)
 
     co_pairs = _subsample(coinvestor_pairs(events), n_pairs, rng)
     if len(co_pairs) and len(investors) > 1:
@@ -258,7 +240,7 @@ def feature_similarity(data: EventData, n_pairs: int, rng: np.random.Generator) 
         second = investors[(np.searchsorted(investors, first) + shift) % len(investors)]
         co_similarity = cosine_similarity_of_pairs(features, co_pairs[:, 0], co_pairs[:, 1])
         random_pair_similarity = cosine_similarity_of_pairs(features, first, second)
-        result["coinvestors"] = _similarity_summary(co_similarity, random_pair_similarity)
+        result["coinvestors"] = similarity_summary(co_similarity, random_pair_similarity)
     if len(investors) > 1:
         result["lookalikes"] = investor_lookalikes(data, investors, _subsample(investors, LOOKALIKE_SAMPLE, rng))
     return result
@@ -272,7 +254,7 @@ def investor_lookalikes(data: EventData, investors: np.ndarray, sample: np.ndarr
     mean Jaccard overlap of the two investors' sets of funded companies.
     """
     events = data.events
-    unit = _unit_rows(data.node_features[investors])
+    unit = unit_rows(data.node_features[investors])
     rows = np.searchsorted(investors, sample)
     nearest = np.empty(len(rows), dtype=np.int64)
     best = np.empty(len(rows))
@@ -299,10 +281,13 @@ def investor_lookalikes(data: EventData, investors: np.ndarray, sample: np.ndarr
     }
 
 
-def _similarity_summary(true_similarity: np.ndarray, random_similarity: np.ndarray) -> dict:
+def similarity_summary(true_similarity: np.ndarray, random_similarity: np.ndarray) -> dict:
+    """Mean similarity of the true ``(P,)`` and random ``(R,)`` pairs (both non-empty), and ``auc``: the
+    probability that a true pair is more similar than a random one, ties counting half (0.5: inseparable)."""
+    labels = np.concatenate([np.ones(len(true_similarity)), np.zeros(len(random_similarity))])
     return {
         "pairs": int(len(true_similarity)),
         "true_mean": float(true_similarity.mean()),
         "random_mean": float(random_similarity.mean()),
-        "auc": separability_auc(true_similarity, random_similarity),
+        "auc": float(roc_auc_score(labels, np.concatenate([true_similarity, random_similarity]))),
     }

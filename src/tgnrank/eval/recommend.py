@@ -16,12 +16,11 @@ import numpy as np
 from scipy import sparse
 
 from tgnrank.data.arrays import distinct
-from tgnrank.data.crunchbase_values import day_to_iso
+from tgnrank.data.dates import EPOCH, day_to_iso
 from tgnrank.data.events import COMPANY, EventData
 from tgnrank.errors import ConfigError, TgnrankError
 from tgnrank.eval.protocol import CandidateSet
 
-EPOCH = np.datetime64("1970-01-01", "D")
 MAX_SUGGESTIONS = 8
 SHOWN_PAST_INVESTORS = 10
 

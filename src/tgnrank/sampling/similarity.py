@@ -11,20 +11,12 @@ import logging
 import numpy as np
 import torch
 
-from tgnrank.data.arrays import distinct
+from tgnrank.data.arrays import distinct, unit_rows
 
 logger = logging.getLogger(__name__)
 
 # Elements per (chunk x all investors) block: 2**24 float32 values = 64 MiB.
 SIMILARITY_BLOCK_ELEMENTS = 2**24
-ZERO_NORM = 1e-12
-
-
-def unit_rows(features: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm, float32 ``(n, d)``; all-zero rows stay zero (similarity 0 to all)."""
-    features = np.asarray(features, dtype=np.float32)
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(norms, ZERO_NORM)
 
 
 class InvestorSimilarity:
