@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tgnrank.cli.main import standalone_main
+from tgnrank.data.activity import ActivityFeatures
 from tgnrank.data.crunchbase import import_crunchbase
 from tgnrank.data.crunchbase_features import FeatureOptions
 from tgnrank.data.events import load_dataset
@@ -37,12 +38,6 @@ def run_import(path, **kwargs):
 def feature(data, summary, node_name: str, column: str) -> float:
     node = list(data.node_names).index(node_name)
     return float(data.node_features[node, summary.node_feature_names.index(column)])
-
-
-def standardised(raw: list[float]) -> np.ndarray:
-    values = np.asarray(raw, dtype=np.float64)
-    std = values.std()
-    return (values - values.mean()) / (std if std > 0 else 1.0)
 
 
 # --- columns -------------------------------------------------------------------------------------------
@@ -425,59 +420,41 @@ def test_summary_counts_add_up_and_are_printed(tmp_path):
 # --- features ------------------------------------------------------------------------------------------
 
 
-def test_company_features_count_each_round_once(tmp_path):
-    path = write_csv(
-        tmp_path,
-        """
-        company_name,investor_name,funded_at,amount_usd
-        Acme,X,2010-01-01,1000000
-        Acme,Y,2010-01-01,1000000
-        Acme,Z,2010-01-01,1000000
-        Beta,X,2011-01-01,2000000
-        Late,X,2013-01-01,5
-        """,
-    )
-    data, summary = run_import(path, feature_cutoff="2012-01-01")
-    # deduplicated by round: Acme raised 1M in 1 round, Beta 2M in 1 round (not 3M / 3 rounds for Acme)
-    raised = standardised([np.log1p(1e6), np.log1p(2e6)])
-    assert feature(data, summary, "Acme", "company:log_total_raised") == pytest.approx(raised[0], rel=1e-5)
-    assert feature(data, summary, "Acme", "company:log_n_rounds") == 0.0
-    age = standardised([(day("2012-01-01") - day("2010-01-01")) / 365.25, (day("2012-01-01") - day("2011-01-01")) / 365.25])
-    assert feature(data, summary, "Beta", "company:years_since_first_round") == pytest.approx(age[1], rel=1e-5)
-
-
-def test_investor_features_stage_mix_coinvestors_and_activity(tmp_path):
+def test_node_matrix_is_static_and_activity_comes_from_the_events_as_of_each_time(tmp_path):
     path = write_csv(
         tmp_path,
         """
         company_name,investor_name,funding_round_type,funding_round_code,funded_at,amount_usd
         A,X,seed,,2008-01-01,500000
         A,Y,seed,,2008-01-01,500000
-        A,Z,seed,,2008-01-01,500000
         B,X,venture,A,2009-01-01,5000000
-        C,X,series-b,,2010-01-01,20000000
-        D,X,series-c+,,2011-01-01,
-        D,W,series-c+,,2011-01-01,
+        C,X,series-b,,2010-01-01,
         """,
     )
     data, summary = run_import(path, feature_cutoff="2012-01-01")
-    for share in ("seed", "a", "b", "later"):
-        assert feature(data, summary, "X", f"investor:share_{share}") == pytest.approx(
-            standardised([0.25, 1.0 if share == "seed" else 0, 1.0 if share == "seed" else 0,
-                          1.0 if share == "later" else 0])[0], rel=1e-5
-        )
-    # X co-invested with Y, Z (round A) and W (round D); Y and Z with two each; W with X only
-    coinvestors = standardised(np.log1p([3, 2, 2, 1]))
-    for name, expected in zip("XYZW", coinvestors):
-        assert feature(data, summary, name, "investor:log_n_coinvestors") == pytest.approx(expected, rel=1e-5, abs=1e-6)
-    # median over known round sizes, once per round: X -> median(0.5M, 5M, 20M) = 5M, W -> unknown (0)
-    sizes = standardised(np.log1p([5e6, 5e5, 5e5, 0]))
-    assert feature(data, summary, "X", "investor:log_median_round_size") == pytest.approx(sizes[0], rel=1e-5)
-    active = standardised([(day("2011-01-01") - day("2008-01-01")) / 365.25, 0, 0, 0])
-    assert feature(data, summary, "X", "investor:years_active") == pytest.approx(active[0], rel=1e-5)
+    assert summary.node_feature_names == ("is_company",)
+    assert data.feature_schema.static_names == ("is_company",)
+    assert data.feature_schema.activity_edge_columns == tuple(range(len(summary.edge_feature_names)))
+    activity = ActivityFeatures.from_data(data)
+    assert activity.names == summary.activity_feature_names
+    x = list(data.node_names).index("X")
+    column = {name: k for k, name in enumerate(activity.names)}
+    # as of 2009-01-01 X has one seed investment; its series A that day is not yet visible
+    early = activity.at([x], day("2009-01-01"))[0]
+    assert early[column["activity:log_n_events"]] == pytest.approx(np.log1p(1))
+    assert early[column["activity:mean:stage=seed"]] == 1.0
+    assert early[column["activity:mean:log1p_amount"]] == pytest.approx(np.log1p(5e5), rel=1e-6)
+    late = activity.at([x], day("2011-01-01"))[0]
+    assert late[column["activity:log_n_events"]] == pytest.approx(np.log1p(3))
+    for stage, share in (("seed", 1 / 3), ("a", 1 / 3), ("b", 1 / 3), ("later", 0)):
+        assert late[column[f"activity:mean:stage={stage}"]] == pytest.approx(share, abs=1e-6)
+    assert late[column["activity:mean:amount_missing"]] == pytest.approx(1 / 3, abs=1e-6)
+    assert late[column["activity:log_years_since_first"]] == pytest.approx(
+        np.log1p((day("2011-01-01") - day("2008-01-01")) / 365.25), rel=1e-6
+    )
 
 
-def test_stage_mix_falls_back_to_round_size_buckets(tmp_path):
+def test_edge_stages_fall_back_to_round_size_buckets(tmp_path):
     path = write_csv(
         tmp_path,
         """
@@ -486,17 +463,18 @@ def test_stage_mix_falls_back_to_round_size_buckets(tmp_path):
         B,X,2009-01-01,5000000
         C,Y,2010-01-01,20000000
         D,Y,2011-01-01,50000000
+        E,Y,2011-02-01,
         """,
     )
     data, summary = run_import(path, feature_cutoff="2012-01-01")
     assert "round sizes" in summary.stage_source
-    seed = standardised([0.5, 0.0])
-    later = standardised([0.0, 0.5])
-    assert feature(data, summary, "X", "investor:share_seed") == pytest.approx(seed[0])
-    assert feature(data, summary, "Y", "investor:share_later") == pytest.approx(later[1])
+    stages = [summary.edge_feature_names.index(f"stage={name}") for name in ("seed", "a", "b", "later")]
+    np.testing.assert_array_equal(
+        data.edge_features[1:, stages], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
+    )
 
 
-def test_block_layout_unseen_nodes_and_standardisation(tmp_path):
+def test_block_layout_and_nodes_without_attributes(tmp_path):
     path = write_csv(
         tmp_path,
         """
@@ -509,21 +487,16 @@ def test_block_layout_unseen_nodes_and_standardisation(tmp_path):
     )
     data, summary = run_import(path, feature_cutoff="2012-01-01", feature_options=EVERY_VALUE)
     names = summary.node_feature_names
-    company_columns = [k for k, name in enumerate(names) if name.startswith("company:")]
-    investor_columns = [k for k, name in enumerate(names) if name.startswith("investor:")]
-    matrix = data.node_features
-    assert names[:2] == ("is_company", "unseen")
-    np.testing.assert_array_equal(matrix[:, 0], [0, 1, 1, 1, 1, 0, 0, 0])
-    np.testing.assert_array_equal(matrix[:, 1], [0, 0, 0, 0, 1, 0, 0, 1])
-    np.testing.assert_array_equal(matrix[1:5][:, investor_columns], 0)
-    np.testing.assert_array_equal(matrix[5:][:, company_columns], 0)
-    np.testing.assert_array_equal(matrix[[4, 7], 2:], 0)
+    assert names == ("is_company", "company:country=USA", "company:country=GBR", "company:country=other")
     assert "company:country=FRA" not in names  # vocabulary from events up to the cut-off only
-    seen_companies = matrix[1:4][:, company_columns]
-    varying = seen_companies.std(axis=0) > 0
-    np.testing.assert_allclose(seen_companies.mean(axis=0), 0, atol=1e-6)
-    np.testing.assert_allclose(seen_companies.std(axis=0)[varying], 1, atol=1e-5)
+    np.testing.assert_array_equal(
+        data.node_features,
+        [[0, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+    )
     assert summary.n_companies_seen == 3 and summary.n_investors_seen == 2
+    text = "\n".join(summary.lines())
+    assert "static node features: 4 columns (is_company, company:country=*)" in text
+    assert "time-aware node features: 12 columns" in text and "activity:log_n_partners" in text
 
 
 def leakage_export(n_rounds: int = 300, seed: int = 1) -> pd.DataFrame:
@@ -551,8 +524,11 @@ def leakage_export(n_rounds: int = 300, seed: int = 1) -> pd.DataFrame:
     )
 
 
-def features_by_node(data, summary) -> dict[tuple[str, str], np.ndarray]:
-    seen = data.node_features[:, 1] == 0
+def features_by_node(data, cutoff: float) -> dict[tuple[str, str], np.ndarray]:
+    """Node features of the nodes with an event up to ``cutoff``, by (kind, name)."""
+    seen = np.zeros(data.n_nodes + 1, dtype=bool)
+    past = data.events.timestamps <= cutoff
+    seen[data.events.sources[past]] = seen[data.events.destinations[past]] = True
     return {
         (data.node_kinds[k], data.node_names[k]): data.node_features[k]
         for k in range(1, data.n_nodes + 1) if seen[k]
@@ -565,7 +541,7 @@ def test_node_features_do_not_leak_from_events_after_the_cutoff(tmp_path):
     after = pd.to_datetime(export["funded_at"]) > pd.Timestamp(cutoff)
     export.to_csv(tmp_path / "full.csv", index=False)
     base_data, base_summary = run_import(tmp_path / "full.csv", feature_cutoff=cutoff)
-    base = features_by_node(base_data, base_summary)
+    base = features_by_node(base_data, day(cutoff))
     assert len(base) > 100 and 0 < after.sum() < len(export)
 
     export[~after].to_csv(tmp_path / "truncated.csv", index=False)
@@ -582,7 +558,7 @@ def test_node_features_do_not_leak_from_events_after_the_cutoff(tmp_path):
     for variant in ("truncated.csv", "altered.csv"):
         data, summary = run_import(tmp_path / variant, feature_cutoff=cutoff)
         assert summary.node_feature_names == base_summary.node_feature_names
-        features = features_by_node(data, summary)
+        features = features_by_node(data, day(cutoff))
         assert features.keys() == base.keys()
         for node, values in base.items():
             np.testing.assert_array_equal(features[node], values, err_msg=f"{variant}: {node}")
@@ -602,7 +578,7 @@ def test_default_cutoff_is_the_training_quantile_and_ignores_later_changes(tmp_p
     altered.loc[after, "company_category_code"] = "cleantech"
     altered.to_csv(tmp_path / "altered.csv", index=False)
     altered_data, altered_summary = run_import(tmp_path / "altered.csv")
-    base, changed = features_by_node(data, summary), features_by_node(altered_data, altered_summary)
+    base, changed = features_by_node(data, cutoff), features_by_node(altered_data, cutoff)
     assert base.keys() == changed.keys()
     for node, values in base.items():
         np.testing.assert_array_equal(changed[node], values)
@@ -643,7 +619,8 @@ def test_cli_writes_the_dataset_and_prints_the_summary(tmp_path, capsys):
     assert status == 0
     output = capsys.readouterr().out
     assert "exact duplicate row" in output and "date before 1990" in output
-    for suffix in (".csv", ".npy", "_node.npy", "_nodes.csv"):
+    assert "static node features" in output and "time-aware node features" in output
+    for suffix in (".csv", ".npy", "_node.npy", "_nodes.csv", "_features.json"):
         assert (data_dir / f"ml_cb{suffix}").exists()
 
     expected, _ = run_import(path, feature_cutoff="2012-12-31")
@@ -653,6 +630,7 @@ def test_cli_writes_the_dataset_and_prints_the_summary(tmp_path, capsys):
     np.testing.assert_array_equal(loaded.events.timestamps, expected.events.timestamps)
     np.testing.assert_array_equal(loaded.edge_features, expected.edge_features)
     np.testing.assert_array_equal(loaded.node_features, expected.node_features)
+    assert loaded.feature_schema == expected.feature_schema
     assert list(loaded.node_names) == list(expected.node_names)
     assert list(loaded.node_kinds) == ["", "company", "company", "company", "investor", "investor"]
     assert "北京" in loaded.node_names and "Société Générale" in loaded.node_names

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tgnrank.data.activity import ActivityFeatures
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
 from tgnrank.model import TGN, ModelConfig, build_model
@@ -45,10 +46,12 @@ class TinyGraph:
     def finder(self, uniform: bool = False) -> NeighborFinder:
         return NeighborFinder.from_interactions(self.events, N_NODES, uniform=uniform, seed=0)
 
-    def model(self, seed: int = 0, uniform: bool = False, **options) -> TGN:
+    def model(self, seed: int = 0, uniform: bool = False, activity: bool = False, **options) -> TGN:
+        """``activity``: with time-aware node features over these events (and their edge features)."""
         torch.manual_seed(seed)
         config = ModelConfig(**{**SMALL, **options})
-        return build_model(config, self.node_features, self.edge_features, self.finder(uniform), "cpu")
+        provider = ActivityFeatures(self.events, N_NODES, self.edge_features, ("e0", "e1", "e2")) if activity else None
+        return build_model(config, self.node_features, self.edge_features, self.finder(uniform), "cpu", provider)
 
     def batches(self):
         for start in range(0, len(self.events), BATCH):
@@ -110,6 +113,12 @@ EXTRA_OPTIONS = [
     dict(use_memory=False),
     dict(use_memory=False, embedding_module="graph_sum", n_layer=2),
     dict(use_memory=False, embedding_module="identity"),
+    dict(use_memory=True, activity=True),
+    dict(use_memory=True, embedding_module="time", activity=True),
+    dict(use_memory=True, dyrep=True, use_destination_embedding_in_message=True, activity=True),
+    dict(use_memory=False, n_layer=2, activity=True),
+    dict(use_memory=False, embedding_module="graph_sum", activity=True),
+    dict(use_memory=False, embedding_module="identity", activity=True),
 ]
 
 

@@ -1,5 +1,7 @@
 """Import a Crunchbase investments CSV export into data/ml_{name}.* (the TGN format) and print what was
-kept and dropped. Node features use only events up to the end of the training period (or --feature_cutoff)."""
+kept and dropped. Static node features (kind, category, country) and every vocabulary use only events up to the
+end of the training period (or --feature_cutoff); activity statistics are time-aware, computed for each prediction
+from earlier events, and not stored."""
 
 from __future__ import annotations
 
@@ -16,14 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--feature_cutoff",
         default=None,
         metavar="DATE",
-        help="derive node features from events up to this date (default: the --train_quantile time quantile, "
-        "where training ends)",
+        help="take static node attributes and vocabularies from events up to this date (default: the "
+        "--train_quantile time quantile, where training ends); time-aware activity features do not use it",
     )
     parser.add_argument(
         "--train_quantile",
         type=float,
         default=0.70,
-        help="time quantile ending the training period, the default feature cut-off (default: 0.70)",
+        help="time quantile ending the training period, the default --feature_cutoff (default: 0.70)",
     )
 
 

@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tgnrank.data import open_dataset
+    from tgnrank.data.activity import feature_kinds
     from tgnrank.data.stats import dataset_statistics
 
     if not 0.0 < args.train_quantile < args.val_quantile < 1.0:
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if data.n_events == 0:
         raise ConfigError(f"--data {args.data}: the dataset in {args.data_dir} has no events")
     stats = dataset_statistics(data, train_quantile=args.train_quantile, val_quantile=args.val_quantile)
+    stats["features"].update(feature_kinds(data))
     print(json.dumps(stats, indent=2) if args.json else "\n".join(format_statistics(stats)))
     return 0
 
@@ -89,7 +91,24 @@ def _structure_lines(stats: dict) -> list[str]:
         f"{syndicates['single_share']:.1%} single-investor",
         f"  investors per round  {histogram}",
         f"features        node {features['node_dim']} dims, edge {features['edge_dim']} dims",
+        *_feature_kind_lines(features),
     ]
+
+
+def _feature_kind_lines(features: dict) -> list[str]:
+    """Which node inputs are static (stored) and which time-aware (computed as of each prediction)."""
+    if "static" not in features:
+        return []
+    return [
+        f"  static      {len(features['static'])} node columns, the same at every time: {_abbreviate(features['static'])}",
+        f"  time-aware  {len(features['time_aware'])} activity columns from each node's events strictly before the "
+        f"prediction time (when activity features are enabled): {_abbreviate(features['time_aware'])}",
+    ]
+
+
+def _abbreviate(names: list[str], shown: int = 8) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _split_lines(stats: dict) -> list[str]:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tgnrank.data.activity import activity_feature_names
 from tgnrank.data.arrays import group_ids
 from tgnrank.data.crunchbase_features import FeatureOptions, build_edge_features, build_node_features
 from tgnrank.data.crunchbase_values import (
@@ -50,6 +51,7 @@ from tgnrank.data.crunchbase_values import (
 )
 from tgnrank.data.dates import day_to_iso, days_since_epoch
 from tgnrank.data.events import COMPANY, INVESTOR, EventData, Interactions
+from tgnrank.data.feature_schema import FeatureSchema
 from tgnrank.errors import ConfigError, DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -120,6 +122,7 @@ class ImportSummary:
     stage_source: str
     node_feature_names: tuple[str, ...] = field(repr=False)
     edge_feature_names: tuple[str, ...] = field(repr=False)
+    activity_feature_names: tuple[str, ...] = field(repr=False)
 
     @property
     def n_dropped(self) -> int:
@@ -144,15 +147,22 @@ class ImportSummary:
             f"of which unreadable text: {self.n_amount_unreadable:,}",
             f"  dates known to the month only: {self.n_month_precision:,}; to the year only: "
             f"{self.n_year_precision:,} (placed on the first day of the month / year)",
-            f"node features: {len(self.node_feature_names)} columns from the {self.n_events_before_cutoff:,} events "
-            f"up to {self.feature_cutoff} ({self.cutoff_source})",
-            f"  seen by then: {self.n_companies_seen:,} companies, {self.n_investors_seen:,} investors; "
-            f"the {self.n_companies + self.n_investors - self.n_companies_seen - self.n_investors_seen:,} others "
-            f"have zero features and unseen=1",
-            f"  investor stage mix from {self.stage_source}",
-            f"edge features: {len(self.edge_feature_names)} columns ({', '.join(self.edge_feature_names)})",
+            f"static node features: {len(self.node_feature_names)} columns ({_name_groups(self.node_feature_names)}), "
+            f"attributes and vocabularies from the {self.n_events_before_cutoff:,} events up to {self.feature_cutoff} "
+            f"({self.cutoff_source})",
+            f"  with attributes by then: {self.n_companies_seen:,} companies, {self.n_investors_seen:,} investors",
+            f"time-aware node features: {len(self.activity_feature_names)} columns, computed for each prediction from "
+            f"the node's events strictly before its time, not stored ({', '.join(self.activity_feature_names)})",
+            f"edge features: {len(self.edge_feature_names)} columns ({', '.join(self.edge_feature_names)}); "
+            f"stages from {self.stage_source}",
         ]
         return lines
+
+
+def _name_groups(names: tuple[str, ...]) -> str:
+    """``("is_company", "company:category=a", "company:category=b")`` -> ``"is_company, company:category=*"``."""
+    groups = dict.fromkeys(name.split("=", 1)[0] + ("=*" if "=" in name else "") for name in names)
+    return ", ".join(groups)
 
 
 @dataclass(frozen=True)
@@ -177,9 +187,11 @@ def import_crunchbase(
 ) -> tuple[EventData, ImportSummary]:
     """Read a Crunchbase investments CSV export into an ``EventData`` named ``name``.
 
-    Node features use only events at or before ``feature_cutoff`` (a date, or text such as
-    ``"2012-06-30"``), by default the ``train_quantile`` time quantile of the events, which is where
-    ``chronological_split`` ends the training period. ``today`` (default: the current UTC date) bounds
+    Node features are static attributes (kind, category, country); their values and every vocabulary
+    (also the edge features' round types) use only events at or before ``feature_cutoff`` (a date, or
+    text such as ``"2012-06-30"``), by default the ``train_quantile`` time quantile of the events,
+    which is where ``chronological_split`` ends the training period. Activity statistics are not
+    stored: ``tgnrank.data.activity`` computes them as of each prediction. ``today`` (default: the current UTC date) bounds
     plausible dates. Raises ``DataFormatError`` for unreadable files or missing required columns,
     ``ConfigError`` for invalid arguments.
     """
@@ -212,6 +224,11 @@ def import_crunchbase(
         node_features=node_features.matrix,
         node_names=node_names,
         node_kinds=np.array([""] + [COMPANY] * n_companies + [INVESTOR] * n_investors, dtype=object),
+        feature_schema=FeatureSchema(
+            static_names=node_features.names,
+            edge_names=edge_feature_names,
+            activity_edge_columns=tuple(range(len(edge_feature_names))),
+        ),
     )
     precision = rows["precision"].to_numpy()
     seen = node_features.seen
@@ -242,6 +259,7 @@ def import_crunchbase(
         ),
         node_feature_names=node_features.names,
         edge_feature_names=edge_feature_names,
+        activity_feature_names=activity_feature_names(edge_feature_names),
     )
     return data, summary
 

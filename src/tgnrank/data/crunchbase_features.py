@@ -1,28 +1,19 @@
-"""Node and edge features of an imported Crunchbase export, free of leakage from later periods.
+"""Static node features and edge features of an imported Crunchbase export.
 
-Node features use only the events at or before a cut-off time (by default the end of the training
-period), and so do every vocabulary and every standardisation statistic: changing or deleting later
-events cannot change them.
+Node features are *static* attributes only, which the model may see at any time; a node's activity
+(number of investments, recency, years active, stage mix, partners, amounts) depends on the query
+time and is computed as of each prediction from the earlier events (:mod:`tgnrank.data.activity`),
+never stored here. Storing it "as of the end of training" told the model facts about its own
+future while training at earlier times.
 
 Node feature layout (one matrix for both kinds, row 0 is padding)::
 
-    [is_company | unseen | company block ........ | investor block ........]
+    [is_company | company category, country one-hots | investor category, country one-hots]
 
-* ``is_company``: 1 for companies, 0 for investors (not standardised);
-* ``unseen``: 1 for a node with no event up to the cut-off (not standardised); such a node has zeros
-  everywhere else;
-* company block (zeros on investor rows): category one-hot, country one-hot (each over the frequent
-  values plus ``other``; columns present only when the export has the column), log total raised,
-  log number of rounds, years since the first round;
-* investor block (zeros on company rows): category one-hot, country one-hot, log median round size,
-  log number of investments, share of seed / A / B / later-stage investments, years active (first to
-  last investment), years since the last investment, log number of distinct co-investors.
-
-Each block is standardised with the mean and standard deviation of the seen nodes of its kind, after
-which unseen nodes and the other kind's rows are set back to zero.
-
-Crunchbase repeats a round's total amount on every investor's row of that round, so amounts are
-counted once per round (rows sharing the ``round`` id of the events frame).
+Each one-hot covers the frequent values plus ``other`` (columns present only when the export has
+the column); the other kind's block is zero. A node's value is its most frequent one among its rows
+up to the cut-off, and every vocabulary comes from those rows too, so later events cannot change
+the columns or a node's value; a node without rows by then has no attribute set.
 """
 
 from __future__ import annotations
@@ -31,11 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from tgnrank.data.crunchbase_values import STAGE_NAMES
-
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)
@@ -64,44 +52,50 @@ class NodeFeatures:
 def build_node_features(
     events: pd.DataFrame, n_companies: int, n_investors: int, cutoff: float, options: FeatureOptions
 ) -> NodeFeatures:
-    """Node features from ``events`` at or before ``cutoff`` (see the module docstring for the layout).
+    """Static node features from the rows of ``events`` at or before ``cutoff`` (layout: module docstring).
 
-    ``events`` columns: ``company`` (ids 1..U), ``investor`` (ids U+1..U+I), ``ts`` (float days),
-    ``amount`` (NaN when unknown), ``round`` (int round id), ``stage`` (int, -1 when unknown), and
+    ``events`` columns: ``company`` (ids 1..U), ``investor`` (ids U+1..U+I), ``ts`` (float days) and
     optionally ``company_category``, ``company_country``, ``investor_category``, ``investor_country``
-    (strings, ``""`` when unknown).
+    (strings, ``""`` when unknown). ``seen`` says which nodes have a row by ``cutoff``.
     """
     past = events[events["ts"].to_numpy() <= cutoff]
-    company_values, company_names, company_seen = _company_block(past, n_companies, cutoff, options)
-    investor_values, investor_names, investor_seen = _investor_block(past, n_companies, n_investors, cutoff, options)
-    company_values = _standardise(company_values, company_seen)
-    investor_values = _standardise(investor_values, investor_seen)
+    company_index = past["company"].to_numpy() - 1
+    investor_index = past["investor"].to_numpy() - 1 - n_companies
+    company_seen = np.bincount(company_index, minlength=n_companies) > 0
+    investor_seen = np.bincount(investor_index, minlength=n_investors) > 0
+    company_blocks, company_names = _categorical_columns(past, "company", company_index, n_companies, company_seen, options)
+    investor_blocks, investor_names = _categorical_columns(
+        past, "investor", investor_index, n_investors, investor_seen, options
+    )
+    company_values = np.column_stack(company_blocks) if company_blocks else np.zeros((n_companies, 0))
+    investor_values = np.column_stack(investor_blocks) if investor_blocks else np.zeros((n_investors, 0))
 
     n_nodes = n_companies + n_investors
-    d_company, d_investor = company_values.shape[1], investor_values.shape[1]
-    matrix = np.zeros((n_nodes + 1, 2 + d_company + d_investor), dtype=np.float32)
-    seen = np.concatenate([[False], company_seen, investor_seen])
+    d_company = company_values.shape[1]
+    matrix = np.zeros((n_nodes + 1, 1 + d_company + investor_values.shape[1]), dtype=np.float32)
     companies = slice(1, n_companies + 1)
-    investors = slice(n_companies + 1, n_nodes + 1)
     matrix[companies, 0] = 1.0
-    matrix[1:, 1] = ~seen[1:]
-    matrix[companies, 2 : 2 + d_company] = company_values
-    matrix[investors, 2 + d_company :] = investor_values
-    names = ("is_company", "unseen") + company_names + investor_names
-    return NodeFeatures(matrix=matrix, names=names, seen=seen)
+    matrix[companies, 1 : 1 + d_company] = company_values
+    matrix[n_companies + 1 :, 1 + d_company :] = investor_values
+    seen = np.concatenate([[False], company_seen, investor_seen])
+    return NodeFeatures(matrix=matrix, names=("is_company",) + company_names + investor_names, seen=seen)
 
 
 def build_edge_features(events: pd.DataFrame, cutoff: float, options: FeatureOptions) -> tuple[np.ndarray, tuple[str, ...]]:
     """Edge features, one row per event in ``events`` order plus padding row 0: ``(n_events + 1, d)``.
 
-    Columns: log1p(amount) (0 when unknown), amount-missing flag, and when ``events`` has a
-    ``round_type`` column, a one-hot over the most frequent round types seen up to ``cutoff`` plus
-    ``other`` (a blank round type has no column set).
+    Columns: log1p(amount) (0 when unknown), amount-missing flag, a one-hot of the ``stage`` column
+    (codes index ``STAGE_NAMES``; -1, unknown, sets none) and, when ``events`` has a ``round_type``
+    column, a one-hot over the most frequent round types seen up to ``cutoff`` plus ``other`` (a blank
+    round type has no column set). Averaged over a node's past events, the stage and round-type
+    columns are its stage mix as of a query time.
     """
     amount = events["amount"].to_numpy(dtype=np.float64)
     missing = ~np.isfinite(amount)
+    stage = events["stage"].to_numpy()
     columns = [np.log1p(np.where(missing, 0.0, amount)), missing.astype(np.float64)]
-    names = ["log1p_amount", "amount_missing"]
+    columns += [(stage == code).astype(np.float64) for code in range(len(STAGE_NAMES))]
+    names = ["log1p_amount", "amount_missing"] + [f"stage={name}" for name in STAGE_NAMES]
     if "round_type" in events:
         round_types = events["round_type"].to_numpy(dtype=object)
         past_types = round_types[events["ts"].to_numpy() <= cutoff]
@@ -112,73 +106,6 @@ def build_edge_features(events: pd.DataFrame, cutoff: float, options: FeatureOpt
     matrix = np.zeros((len(events) + 1, len(columns)), dtype=np.float32)
     matrix[1:] = np.column_stack(columns)
     return matrix, tuple(names)
-
-
-def _company_block(
-    past: pd.DataFrame, n_companies: int, cutoff: float, options: FeatureOptions
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
-    """Company features ``(U, d_c)``, their names, and which companies were seen ``(U,)``."""
-    index = past["company"].to_numpy() - 1
-    seen = np.bincount(index, minlength=n_companies) > 0
-    rounds = past.drop_duplicates("round")
-    round_index = rounds["company"].to_numpy() - 1
-    round_amounts = np.nan_to_num(rounds["amount"].to_numpy(dtype=np.float64), nan=0.0)
-    total_raised = np.bincount(round_index, weights=round_amounts, minlength=n_companies)
-    n_rounds = np.bincount(round_index, minlength=n_companies)
-    first_ts = _first_per_node(index, past["ts"].to_numpy(), n_companies)
-
-    blocks, names = _categorical_columns(past, "company", index, n_companies, seen, options)
-    numeric = np.column_stack(
-        [np.log1p(total_raised), np.log1p(n_rounds), np.where(seen, (cutoff - first_ts) / DAYS_PER_YEAR, 0.0)]
-    )
-    names += ("company:log_total_raised", "company:log_n_rounds", "company:years_since_first_round")
-    return np.column_stack(blocks + [numeric]), names, seen
-
-
-def _investor_block(
-    past: pd.DataFrame, n_companies: int, n_investors: int, cutoff: float, options: FeatureOptions
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
-    """Investor features ``(I, d_i)``, their names, and which investors were seen ``(I,)``."""
-    index = past["investor"].to_numpy() - 1 - n_companies
-    seen = np.bincount(index, minlength=n_investors) > 0
-    investments = past.drop_duplicates(["investor", "round"])
-    investment_index = investments["investor"].to_numpy() - 1 - n_companies
-    n_investments = np.bincount(investment_index, minlength=n_investors)
-    safe_count = np.maximum(n_investments, 1)
-    stage = investments["stage"].to_numpy()
-    stage_shares = [
-        np.bincount(investment_index, weights=(stage == code).astype(np.float64), minlength=n_investors) / safe_count
-        for code in range(len(STAGE_NAMES))
-    ]
-    median_size = (
-        pd.Series(investments["amount"].to_numpy(dtype=np.float64))
-        .groupby(investment_index)
-        .median()
-        .reindex(range(n_investors))
-        .fillna(0.0)
-        .to_numpy()
-    )
-    timestamps = past["ts"].to_numpy()
-    first_ts = _first_per_node(index, timestamps, n_investors)
-    last_ts = _last_per_node(index, timestamps, n_investors)
-    n_coinvestors = _distinct_coinvestors(investment_index, investments["round"].to_numpy(), n_investors)
-
-    blocks, names = _categorical_columns(past, "investor", index, n_investors, seen, options)
-    numeric = np.column_stack(
-        [np.log1p(median_size), np.log1p(n_investments)]
-        + stage_shares
-        + [
-            np.where(seen, (last_ts - first_ts) / DAYS_PER_YEAR, 0.0),
-            np.where(seen, (cutoff - last_ts) / DAYS_PER_YEAR, 0.0),
-            np.log1p(n_coinvestors),
-        ]
-    )
-    names += (
-        ("investor:log_median_round_size", "investor:log_n_investments")
-        + tuple(f"investor:share_{stage_name}" for stage_name in STAGE_NAMES)
-        + ("investor:years_active", "investor:years_since_last_investment", "investor:log_n_coinvestors")
-    )
-    return np.column_stack(blocks + [numeric]), names, seen
 
 
 def _categorical_columns(
@@ -231,46 +158,3 @@ def _one_hot(values: np.ndarray, vocabulary: list[str], prefix: str) -> tuple[np
     one_hot[np.flatnonzero(known), columns[known]] = 1.0
     names = tuple(f"{prefix}={value}" for value in vocabulary) + (f"{prefix}=other",)
     return one_hot, names
-
-
-def _first_per_node(index: np.ndarray, timestamps: np.ndarray, n: int) -> np.ndarray:
-    """Earliest timestamp per node ``(n,)``; ``inf`` for nodes without events."""
-    first = np.full(n, np.inf)
-    np.minimum.at(first, index, timestamps)
-    return first
-
-
-def _last_per_node(index: np.ndarray, timestamps: np.ndarray, n: int) -> np.ndarray:
-    """Latest timestamp per node ``(n,)``; ``-inf`` for nodes without events."""
-    last = np.full(n, -np.inf)
-    np.maximum.at(last, index, timestamps)
-    return last
-
-
-def _distinct_coinvestors(investor_index: np.ndarray, round_ids: np.ndarray, n_investors: int) -> np.ndarray:
-    """Number of other investors sharing at least one round with each investor ``(n_investors,)``.
-
-    ``(investor_index, round_ids)`` pairs must be distinct.
-    """
-    if len(investor_index) == 0:
-        return np.zeros(n_investors)
-    _, round_index = np.unique(round_ids, return_inverse=True)
-    incidence = sp.csr_matrix(
-        (np.ones(len(investor_index)), (investor_index, round_index)), shape=(n_investors, round_index.max() + 1)
-    )
-    together = (incidence @ incidence.T).tocsr()
-    together.eliminate_zeros()
-    has_rounds = np.asarray(incidence.sum(axis=1)).ravel() > 0
-    return np.diff(together.indptr) - has_rounds
-
-
-def _standardise(block: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """Standardise columns with the mean/std of the ``seen`` rows (std 0 -> 1); unseen rows become 0."""
-    if not seen.any():
-        return np.zeros_like(block)
-    mean = block[seen].mean(axis=0)
-    std = block[seen].std(axis=0)
-    std[std == 0] = 1.0
-    standardised = (block - mean) / std
-    standardised[~seen] = 0.0
-    return standardised

@@ -5,7 +5,8 @@ On disk (see DESIGN.md):
 * ``ml_{name}.csv``: columns ``u,i,ts,label,idx``, sorted by ``ts``, ``idx`` from 1;
 * ``ml_{name}.npy``: edge features, row 0 is padding, so ``n_events + 1`` rows;
 * ``ml_{name}_node.npy``: node features, row 0 is padding, node ids are 1-based;
-* ``ml_{name}_nodes.csv``: ``id,name,kind`` with kind ``company`` or ``investor``.
+* ``ml_{name}_nodes.csv``: ``id,name,kind`` with kind ``company`` or ``investor``;
+* ``ml_{name}_features.json`` (optional): feature names, see :mod:`tgnrank.data.feature_schema`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tgnrank.data.arrays import distinct_union
+from tgnrank.data.feature_schema import FeatureSchema
 from tgnrank.errors import DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ class EventData:
     ``node_features`` has shape ``(n_nodes + 1, node_dim)`` and ``edge_features``
     ``(n_events + 1, edge_dim)``; row 0 of each is padding. ``node_names`` and ``node_kinds`` have
     ``n_nodes + 1`` entries (entry 0 is empty). In a bipartite graph sources are companies and
-    destinations investors.
+    destinations investors. ``feature_schema`` names the columns (None: a dataset without sidecar).
     """
 
     name: str
@@ -86,6 +88,7 @@ class EventData:
     node_features: np.ndarray
     node_names: np.ndarray
     node_kinds: np.ndarray
+    feature_schema: FeatureSchema | None = None
 
     @property
     def n_events(self) -> int:
@@ -112,6 +115,11 @@ def dataset_paths(name: str, data_dir: str | Path = "data") -> dict[str, Path]:
         "node_features": data_dir / f"ml_{name}_node.npy",
         "nodes": data_dir / f"ml_{name}_nodes.csv",
     }
+
+
+def feature_schema_path(name: str, data_dir: str | Path = "data") -> Path:
+    """The optional sidecar naming the feature columns (not in ``dataset_paths``: TGN datasets lack it)."""
+    return Path(data_dir) / f"ml_{name}_features.json"
 
 
 def dataset_exists(name: str, data_dir: str | Path = "data") -> bool:
@@ -170,6 +178,12 @@ def save_dataset(data: EventData, data_dir: str | Path = "data") -> dict[str, Pa
         }
     )
     atomic_write(paths["nodes"], lambda f: f.write(nodes.to_csv(index=False).encode("utf-8")))
+    schema_path = feature_schema_path(data.name, data_dir)
+    if data.feature_schema is None:
+        schema_path.unlink(missing_ok=True)  # a stale sidecar would name other columns
+    else:
+        atomic_write(schema_path, lambda f: f.write(data.feature_schema.to_json().encode("utf-8")))
+        paths = {**paths, "features": schema_path}
     return paths
 
 
@@ -205,6 +219,12 @@ def load_dataset(name: str, data_dir: str | Path = "data") -> EventData:
     else:
         logger.warning("%s not found: naming nodes by id and inferring kinds from edge direction", paths["nodes"])
         node_names, node_kinds = _default_node_names(events, n_nodes)
+    schema_path = feature_schema_path(name, data_dir)
+    schema = None
+    if schema_path.exists():
+        schema = FeatureSchema.from_json(
+            schema_path.read_text(encoding="utf-8"), str(schema_path), node_features.shape[1], edge_features.shape[1]
+        )
     data = EventData(
         name=name,
         events=events,
@@ -212,6 +232,7 @@ def load_dataset(name: str, data_dir: str | Path = "data") -> EventData:
         node_features=node_features,
         node_names=node_names,
         node_kinds=node_kinds,
+        feature_schema=schema,
     )
     _check_consistency(data, source=str(paths["events"]), paths=paths)
     return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -28,6 +29,8 @@ class Neighborhood:
     (``n_hops + 1`` entries). For the rows of levels ``0..n_hops-1`` (``N_inner`` rows):
     ``edge_features (N_inner, k, edge_dim)``, ``edge_deltas (N_inner, k)`` (query time minus
     interaction time) and ``padding (N_inner, k)`` (True where there is no neighbour).
+    ``node_ids`` and ``times`` (numpy, ``(N_total,)``) are every row's node and query time, for
+    inputs computed on the host (time-aware node features).
     """
 
     nodes: torch.Tensor
@@ -36,6 +39,8 @@ class Neighborhood:
     edge_features: torch.Tensor | None = None
     edge_deltas: torch.Tensor | None = None
     padding: torch.Tensor | None = None
+    node_ids: np.ndarray | None = None
+    times: np.ndarray | None = None
 
     @property
     def n_queries(self) -> int:
@@ -51,6 +56,8 @@ class NodeFeatureEncoder(nn.Module):
 
     Used raw when the dimensions match (as TGN), through a learned linear projection when they do not
     (TGN required them to match), and as zeros when there are no features (``feature_dim == 0``).
+    With time-aware features, ``feature_dim`` counts the static and the time-aware columns, which
+    arrive concatenated.
     """
 
     def __init__(self, feature_dim: int, embedding_dim: int):

@@ -66,6 +66,11 @@ class TGN(nn.Module):
     stay on ``device`` as non-persistent buffers; ``neighbor_finder`` is a
     :class:`tgnrank.sampling.neighbors.NeighborFinder` (only needed by the graph modules). Inputs of
     the public methods are numpy arrays; outputs are tensors on ``device``.
+
+    ``activity_features`` (optional) is a time-aware provider such as
+    :class:`tgnrank.data.activity.ActivityFeatures`: called with ``(node ids (N,), query times (N,))``
+    it returns ``(N, dim)`` statistics from the events strictly before each time, which are appended
+    to the static ``node_features`` of every row the embedding reads (query nodes and neighbours).
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class TGN(nn.Module):
         edge_features: np.ndarray,
         neighbor_finder,
         device="cpu",
+        activity_features=None,
     ):
         super().__init__()
         config.validate()
@@ -87,7 +93,9 @@ class TGN(nn.Module):
         self.n_node_rows = node_features.shape[0]
         edge_dim = edge_features.shape[1]
 
-        self.feature_encoder = NodeFeatureEncoder(node_features.shape[1], config.embedding_dim)
+        self.activity_features = activity_features
+        activity_dim = 0 if activity_features is None else activity_features.dim
+        self.feature_encoder = NodeFeatureEncoder(node_features.shape[1] + activity_dim, config.embedding_dim)
         self.time_encoder = TimeEncoder(config.time_dim)
         self.embedding = build_embedding_module(config, edge_dim, self.time_encoder)
         self.link_predictor = LinkPredictor(config.embedding_dim)
@@ -132,8 +140,9 @@ class TGN(nn.Module):
         if self.memory is not None:
             self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
         source_h, destination_h, negative_h = scored[:batch], scored[batch : 2 * batch], scored[2 * batch :]
-        positive_logits = self.link_predictor(source_h, destination_h)
-        negative_logits = self.link_predictor(source_h.repeat_interleave(n_neg, dim=0), negative_h)
+        positive_logits = self._predict(source_h, destination_h, sources, destinations, timestamps)
+        negative_logits = self._predict(source_h.repeat_interleave(n_neg, dim=0), negative_h, np.repeat(sources, n_neg),
+                                        negatives.reshape(-1), np.repeat(timestamps, n_neg))
         return positive_logits, negative_logits.reshape(negatives.shape)
 
     def process_events(self, sources, destinations, timestamps, edge_idxs, n_neighbors: int) -> None:
@@ -189,6 +198,10 @@ class TGN(nn.Module):
         if self.memory is not None:
             self.memory.load_state_tensors(state)
 
+    def _predict(self, source_h, other_h, sources, others, timestamps) -> torch.Tensor:
+        """Logits ``(N,)`` of row-aligned pairs (``PairwiseTGN`` also reads their node ids and times)."""
+        return self.link_predictor(source_h, other_h)
+
     # ----------------------------------------------------------------- embeddings
 
     def _embed(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int):
@@ -212,15 +225,35 @@ class TGN(nn.Module):
                 time_diffs = ((since_update - self.time_shift[0]) / self.time_shift[1]).float()
         module_output = None
         if needs_module:
-            features = self.feature_encoder(self.node_features[distinct])
+            features, memory, row_of = self._node_inputs(distinct, row_of, memory, neighborhood)
             module_output = self.embedding(features, memory, row_of, neighborhood, time_diffs)
         scored = memory[row_of[: len(nodes)]] if self.config.dyrep else module_output
         return module_output, scored, view
 
+    def _node_inputs(self, distinct, row_of, memory, neighborhood: Neighborhood):
+        """Encoded node features, memory and the table row of every neighbourhood row.
+
+        Static features alone depend on the node only: one table row per ``distinct`` node. With
+        time-aware features a row depends on (node, query time), so the table has one row per
+        distinct pair, with that node's memory.
+        """
+        if self.activity_features is None:
+            return self.feature_encoder(self.node_features[distinct]), memory, row_of
+        pairs, pair_of_row = np.unique(
+            np.stack([neighborhood.node_ids.astype(np.float64), neighborhood.times]), axis=1, return_inverse=True
+        )
+        pair_nodes = pairs[0].astype(np.int64)
+        activity = torch.as_tensor(self.activity_features(pair_nodes, pairs[1]), device=self.device)
+        pair_nodes_t = torch.as_tensor(pair_nodes, device=self.device)
+        features = self.feature_encoder(torch.cat([self.node_features[pair_nodes_t], activity], dim=1))
+        if memory is not None:
+            memory = memory[torch.searchsorted(distinct, pair_nodes_t)]
+        return features, memory, torch.as_tensor(pair_of_row.reshape(-1), device=self.device)
+
     def _sample_neighborhood(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int, n_hops: int) -> Neighborhood:
         """One neighbour lookup per level for all rows of that level (see :class:`Neighborhood`)."""
         if n_hops == 0:
-            return Neighborhood(torch.as_tensor(nodes, device=self.device), (len(nodes),), 0)
+            return Neighborhood(torch.as_tensor(nodes, device=self.device), (len(nodes),), 0, node_ids=nodes, times=times)
         if isinstance(n_neighbors, bool) or int(n_neighbors) != n_neighbors or n_neighbors < 1:
             raise ConfigError(
                 f"--n_degree must be an integer >= 1 for --embedding_module {self.config.embedding_module}, "
@@ -250,6 +283,8 @@ class TGN(nn.Module):
             edge_features=self.edge_features[inner_edges],
             edge_deltas=torch.as_tensor(np.concatenate(edge_deltas), dtype=torch.float32, device=self.device),
             padding=all_nodes[len(nodes) : len(nodes) + n_inner * n_neighbors].reshape(n_inner, n_neighbors) == 0,
+            node_ids=np.concatenate(level_nodes),
+            times=np.concatenate(level_times),
         )
 
     # ----------------------------------------------------------------- memory
@@ -322,10 +357,15 @@ class TGN(nn.Module):
 
 
 def build_model(
-    config: ModelConfig, node_features: np.ndarray, edge_features: np.ndarray, neighbor_finder, device="cpu"
+    config: ModelConfig,
+    node_features: np.ndarray,
+    edge_features: np.ndarray,
+    neighbor_finder,
+    device="cpu",
+    activity_features=None,
 ) -> TGN:
-    """A freshly initialised :class:`TGN` on ``device``."""
-    return TGN(config, node_features, edge_features, neighbor_finder, device)
+    """A freshly initialised :class:`TGN` on ``device`` (``activity_features``: see :class:`TGN`)."""
+    return TGN(config, node_features, edge_features, neighbor_finder, device, activity_features)
 
 
 def _as_feature_matrix(values: np.ndarray, name: str) -> torch.Tensor:
