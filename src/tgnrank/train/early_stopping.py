@@ -1,8 +1,32 @@
-"""Early stopping on a validation score, with TGN's ``EarlyStopMonitor`` semantics."""
+"""Early stopping on a validation score, with TGN's ``EarlyStopMonitor`` semantics.
+
+The score is the validation AP (TGN) or a ranking metric of the validation window
+(:mod:`tgnrank.train.ranking_validation`); all of them are higher-is-better.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Mapping
+
+from tgnrank.errors import ConfigError
+
+EARLY_STOP_METRICS = ("mrr", "recall@1000", "ap")
+DEFAULT_EARLY_STOP_METRIC = "mrr"
+
+
+def validate_early_stop_metric(metric: str) -> None:
+    if metric not in EARLY_STOP_METRICS:
+        raise ConfigError(f"--early_stop_metric must be one of {', '.join(EARLY_STOP_METRICS)}, got {metric!r}")
+
+
+def early_stop_score(metric: str, val_ap: float, val_ranking: Mapping[str, float] | None) -> float:
+    """The epoch's score for ``--early_stop_metric``: ``val_ap``, or that key of the validation ranking's
+    metrics (NaN when the epoch has no ranking, which never counts as an improvement)."""
+    validate_early_stop_metric(metric)
+    if metric == "ap":
+        return float(val_ap)
+    return float(val_ranking[metric]) if val_ranking is not None else math.nan
 
 
 class EarlyStopping:
