@@ -25,6 +25,7 @@ from tgnrank.eval.baselines import BASELINES, RANDOM, best_baseline, build_basel
 from tgnrank.eval.metrics import DEFAULT_KS, HITS_K, LIFT_K, random_ranking_metrics, ranking_metrics, recall_curve
 from tgnrank.eval.protocol import CandidateSet
 from tgnrank.eval.scoring import DEFAULT_BLOCK_PAIRS, TOP_PAIRS, CandidateScorer, ScoredRanking, rank_candidates
+from tgnrank.tables import text_table
 
 logger = logging.getLogger(__name__)
 
@@ -209,15 +210,9 @@ def _metrics_table(result: dict) -> list[str]:
         ("MRR (per company)", "mrr", lambda value: f"{value:.4f}"),
         (f"Hits@{result['hits_k']} (per company)", f"hits@{result['hits_k']}", _percent),
     ]
-    label_width = max(len(label) for label, _, _ in rows) + 2
-    width = max(12, *(len(name) + 2 for name in columns))
-    header = "Metric".ljust(label_width) + "".join(name.rjust(width) for name in columns)
-    lines = [header, "-" * len(header)]
-    for label, key, show in rows:
-        cells = [show(result["scorers"][name]["metrics"][key]) for name in columns]
-        lines.append(label.ljust(label_width) + "".join(cell.rjust(width) for cell in cells))
-    lines.append(f"(ranks among {n_candidates:,} candidate pairs; ties count by expectation)")
-    return lines
+    cells = [[label, *(show(result["scorers"][name]["metrics"][key]) for name in columns)] for label, key, show in rows]
+    return [*text_table(["Metric", *columns], cells, min_width=10),
+            f"(ranks among {n_candidates:,} candidate pairs; ties count by expectation)"]
 
 
 def _percent(value: float) -> str:

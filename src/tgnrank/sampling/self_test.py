@@ -13,6 +13,7 @@ import numpy as np
 
 from tgnrank.data.arrays import distinct
 from tgnrank.sampling.negatives import BatchedHardNegativeSampler
+from tgnrank.tables import text_table
 
 TABLE_TEMPERATURES = (1.0, 0.5, 0.1, 0.01)
 NEGATIVES_PER_POSITIVE = 5
@@ -76,7 +77,7 @@ class SelfTest:
                  self._name(h), f"{self.similarity.pairwise(investor, h):+.3f}"]
                 for r, h in zip(randoms, hards)
             ]
-            lines += format_table(["random negative", "sim", "hard negative", "sim"], rows, "lrlr", indent=6)
+            lines += text_table(["random negative", "sim", "hard negative", "sim"], rows, "lrlr", gap=3, indent=6)
             lines.append("")
         return lines
 
@@ -193,15 +194,4 @@ def summary_table(summaries: list[SimilaritySummary]) -> list[str]:
          "-" if s.fallback_share is None else f"{100 * s.fallback_share:.1f}%"]
         for s in summaries
     ]
-    return format_table(["negatives", "mean sim", "median sim", "fallback"], rows, "lrrr", indent=2)
-
-
-def format_table(header: list[str], rows: list[list[str]], align: str, indent: int = 0) -> list[str]:
-    """Lines of a plain-text table; ``align`` holds 'l' or 'r' per column."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-
-    def line(cells):
-        padded = [str(c).ljust(w) if a == "l" else str(c).rjust(w) for c, w, a in zip(cells, widths, align)]
-        return " " * indent + "   ".join(padded).rstrip()
-
-    return [line(header), " " * indent + "   ".join("-" * w for w in widths)] + [line(row) for row in rows]
+    return text_table(["negatives", "mean sim", "median sim", "fallback"], rows, "lrrr", gap=3, indent=2)

@@ -18,6 +18,7 @@ import torch
 from tgnrank import __version__
 from tgnrank.data.events import EventData, atomic_write
 from tgnrank.errors import ConfigError, DataFormatError
+from tgnrank.nested import map_nested
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.model_setup import build_training_model
 
@@ -139,13 +140,12 @@ def _check_dataset_matches(entry: dict, data: EventData) -> None:
 
 
 def _to_cpu(value):
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().clone()
-    if isinstance(value, dict):
-        return {key: _to_cpu(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(item) for item in value)
-    return value
+    """A CPU copy of a nested state dict, its keys and containers kept."""
+    return map_nested(value, _tensor_to_cpu, keep_containers=True)
+
+
+def _tensor_to_cpu(value):
+    return value.detach().cpu().clone() if isinstance(value, torch.Tensor) else value
 
 
 def _first_line(error: BaseException) -> str:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tgnrank.data.events import atomic_write
+from tgnrank.nested import to_json_safe
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class RunPaths:
 
 def write_json(path: Path, payload: dict) -> None:
     """Atomically write ``payload`` as indented JSON; NaN and infinities become ``null``."""
-    text = json.dumps(_json_safe(payload), indent=2, allow_nan=False)
+    text = json.dumps(to_json_safe(payload), indent=2, allow_nan=False)
     atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
@@ -78,15 +78,3 @@ def attach_log_file(path: Path, level: int = logging.INFO) -> logging.Handler:
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
     return handler
-
-
-def _json_safe(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if hasattr(value, "item") and callable(value.item):
-        return _json_safe(value.item())
-    return value
