@@ -23,6 +23,7 @@ import numpy as np
 from tgnrank.data.events import atomic_write
 from tgnrank.eval.baselines import RANDOM
 from tgnrank.eval.metrics import HITS_K
+from tgnrank.tables import text_table
 
 FIGURES = {
     "recall_at_k": "Recall@K against K (log scale): every model and baseline",
@@ -186,14 +187,6 @@ def format_table(results: dict) -> str:
     std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
     return "\n".join([headline(results), "", f"Métriques à comparer{std_note}:", *text_table(*guide_table(results)),
                       "", *verdict_lines(results)])
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(  # noqa: E731
-        cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))
-    )
-    return [line(header), "-" * len(line(header)), *(line(row) for row in rows)]
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
