@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tgnrank.data import EventData, Interactions, load_dataset, save_dataset
-from tgnrank.data.activity import ActivityFeatures, activity_feature_names, feature_kinds
+from tgnrank.data.activity import ActivityFeatures, activity_feature_names, feature_kinds, similarity_features
 from tgnrank.data.events import feature_schema_path
 from tgnrank.data.feature_schema import FeatureSchema, default_schema
 from tgnrank.data.synthetic import generate_synthetic
@@ -215,3 +215,21 @@ def test_info_says_which_node_features_are_static_and_which_time_aware(tmp_path,
     assert main(["info", "--data", "small", "--data_dir", str(tmp_path), "--json"]) == 0
     features = json.loads(capsys.readouterr().out)["features"]
     assert features["static"] == list(schema.static_names) and features["time_aware"][-1] == "activity:mean:e0"
+
+
+def test_similarity_features_tell_investors_apart_without_investor_attributes():
+    """Investors 4, 5 fund one seed round each, investor 6 two later rounds: static rows all zero."""
+    events = interactions([1, 2, 3, 3, 1], [4, 5, 6, 6, 5], [1.0, 2.0, 3.0, 4.0, 9.0])
+    stage = np.array([[0, 0], [1, 0], [1, 0], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
+    kinds = np.array([""] + ["company"] * 3 + ["investor"] * 3, dtype=object)
+    static = np.zeros((7, 1), dtype=np.float32)
+    static[1:4] = 1.0
+    data = EventData("s", events, stage, static, kinds.copy(), kinds, FeatureSchema(("is_company",), ("seed", "later"), (0, 1)))
+    vectors = similarity_features(data, events.select(np.arange(4)))  # the training events: not the one at t = 9
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    assert unit[4] @ unit[5] > unit[4] @ unit[6]
+    np.testing.assert_array_equal(vectors[0], 0)
+    corrupted = stage.copy()
+    corrupted[5] = [0, 0]  # the later event: not part of the training events
+    later = EventData("s", events, corrupted, static, kinds.copy(), kinds, data.feature_schema)
+    np.testing.assert_array_equal(similarity_features(later, events.select(np.arange(4))), vectors)

@@ -175,3 +175,24 @@ def feature_kinds(data: EventData) -> dict[str, list[str]]:
     schema = feature_schema_of(data)
     averaged = [schema.edge_names[k] for k in schema.activity_edge_columns]
     return {"static": list(schema.static_names), "time_aware": list(activity_feature_names(averaged))}
+
+
+def similarity_features(data: EventData, interactions: Interactions) -> np.ndarray:
+    """Node vectors for hard-negative similarity: static columns and activity as of just after the last
+    of ``interactions`` (the training events), each column standardised over the nodes active in them.
+
+    Static attributes alone can be empty for a kind (an export without investor attributes), which
+    would make every investor look alike. Shape ``(n_nodes + 1, static_dim + activity_dim)``; nodes
+    without any of ``interactions`` get zero rows (similarity 0 to all).
+    """
+    nodes = np.arange(data.n_nodes + 1)
+    end = np.nextafter(float(np.max(interactions.timestamps)), np.inf) if len(interactions) else 0.0
+    activity = ActivityFeatures.from_data(data, interactions).at(nodes, end)
+    vectors = np.hstack([data.node_features, activity]).astype(np.float64)
+    active = activity[:, 0] > 0
+    if not active.any():
+        return np.zeros_like(vectors, dtype=np.float32)
+    spread = vectors[active].std(axis=0)
+    vectors = (vectors - vectors[active].mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    vectors[~active] = 0.0
+    return vectors.astype(np.float32)
