@@ -90,6 +90,8 @@ class TemporalWalks(nn.Module):
         self.register_buffer("base", base)
         self.register_buffer("walks", torch.zeros(MAX_WALK_LENGTH, n_rows, config.walk_dim), persistent=False)
         self.register_buffer("reference_time", torch.full((n_rows,), -math.inf, dtype=torch.float64), persistent=False)
+        lengths = torch.arange(1, MAX_WALK_LENGTH + 1, dtype=torch.float64)
+        self.register_buffer("rates", lengths[:, None] / float(config.decay_days), persistent=False)
 
     # ----------------------------------------------------------------- reading
 
@@ -100,14 +102,14 @@ class TemporalWalks(nn.Module):
         """
         nodes = self._ids(nodes)
         times = torch.as_tensor(times, dtype=torch.float64, device=self.base.device).expand(nodes.shape)
-        reference = self.reference_time[nodes]
+        reference = self.reference_time.index_select(0, nodes)
         if bool((times < reference).any()):
             raise ValueError(
                 "walk encodings read at a time earlier than the last batch that updated a node; "
                 "feed events in chronological order and read at or after the last batch's time"
             )
-        decayed = self.walks[:, nodes] * self._decay(times - reference)
-        return torch.cat([self.base[nodes].unsqueeze(0), decayed])
+        decayed = self.walks.index_select(1, nodes) * self._decay(times - reference)
+        return torch.cat([self.base.index_select(0, nodes).unsqueeze(0), decayed])
 
     def pair_features(self, first, second, times) -> torch.Tensor:
         """``(N, N_PAIR_FEATURES)`` encodings of the pairs (first[n], second[n]) at ``times``, raw counts."""
@@ -132,10 +134,10 @@ class TemporalWalks(nn.Module):
         # ... brought to the batch's reference time, where walks of length k decay at k times the rate.
         added = previous * self._decay(batch_time - event_times)
         touched = torch.unique(nodes)
-        self.walks[:, touched] *= self._decay(batch_time - self.reference_time[touched])
-        self.reference_time[touched] = batch_time
-        for length in range(MAX_WALK_LENGTH):
-            self.walks[length].index_add_(0, nodes, added[length])
+        elapsed = batch_time - self.reference_time.index_select(0, touched)
+        self.walks.index_copy_(1, touched, self.walks.index_select(1, touched) * self._decay(elapsed))
+        self.reference_time.index_fill_(0, touched, batch_time)
+        self.walks.index_add_(1, nodes, added)
 
     # ----------------------------------------------------------------- state
 
@@ -178,9 +180,7 @@ class TemporalWalks(nn.Module):
 
     def _decay(self, elapsed: torch.Tensor) -> torch.Tensor:
         """``(3, N, 1)`` float32 factors 0.5 ** (k * elapsed / half_life) for k = 1..3, ``elapsed (N,)`` >= 0."""
-        lengths = torch.arange(1, MAX_WALK_LENGTH + 1, dtype=torch.float64, device=elapsed.device)
-        factors = torch.exp2(-lengths[:, None] * (elapsed[None, :] / float(self.config.decay_days)))
-        return factors.float().unsqueeze(-1)
+        return torch.exp2(-self.rates * elapsed[None, :]).float().unsqueeze(-1)
 
 
 def pair_feature_block(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
