@@ -1,4 +1,4 @@
-"""The temporal validation protocol on a tiny hand-built graph (DESIGN.md's definitions)."""
+"""The temporal validation protocol on a tiny hand-built graph (the definitions of docs/design.md)."""
 
 import numpy as np
 import pytest

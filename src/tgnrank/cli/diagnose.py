@@ -2,7 +2,7 @@
 median rank of the true new links, for a trained model beside model-free baselines.
 
 The window is the validation period (val_time, test_time] or the test period (test_time, last event];
-the history is every event up to its start. See DESIGN.md, "The temporal validation protocol".
+the history is every event up to its start. See docs/design.md, "The evaluation protocol".
 
 Several checkpoints (--model_path a.pth,b.pth or --model_path a.pth --model_path b.pth) are ranked each
 as its own column, and together as an ensemble: the mean of their logits for each candidate pair (models

@@ -1,6 +1,6 @@
 """Event data in the TGN ``ml_`` format, plus the ``nodes.csv`` companion that names every node.
 
-On disk (see DESIGN.md):
+On disk (see docs/design.md, "Data contract"):
 
 * ``ml_{name}.csv``: columns ``u,i,ts,label,idx``, sorted by ``ts``, ``idx`` from 1;
 * ``ml_{name}.npy``: edge features, row 0 is padding, so ``n_events + 1`` rows;

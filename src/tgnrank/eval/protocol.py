@@ -1,6 +1,6 @@
 """The temporal validation protocol: which (company, investor) pairs are ranked, and which are true.
 
-For a window W = (t_start, t_end] and the history H = every event with t <= t_start (DESIGN.md):
+For a window W = (t_start, t_end] and the history H = every event with t <= t_start (docs/design.md):
 
 * positives: distinct (company, investor) pairs with an event in W that never occurred in H, whose
   company and investor both occur in H;

@@ -1,4 +1,4 @@
-"""Checkpoints in the DESIGN.md format: configuration, weights, memory and metrics in one dict.
+"""Checkpoints in the format of docs/design.md: configuration, weights, memory and metrics in one dict.
 
 A checkpoint is ``{"format", "format_version", "config", "model_state", "memory_state", "metrics"}``.
 ``config`` holds every ``TrainConfig`` field (the flags of the run) plus ``dataset``, ``n_nodes``,
