@@ -6,16 +6,20 @@ projections of ``fc1`` (computed once per node), ``r = Wp signed_log1p(e(c, i))`
 (rows x d) @ (d x investors) product per term of :data:`~tgnrank.model.walks.PAIR_TERMS`; the hidden
 layer is then formed tile by tile (``TILE_ROWS x TILE_COLS`` pairs, a buffer that stays in cache) with
 relu(x + q) = q + max(x, -q), so ``w . q`` is paid once per investor. Memory beyond the inputs: one
-stripe of encodings (rows x investors x 6 floats) and one tile per thread.
+stripe of encodings (rows x investors x 6 floats) and one tile per thread. The products run with one
+BLAS thread each, the scorer's own threads sharing the rows: nested BLAS threads oversubscribed the
+cores (5x slower on 2 busy cores).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
+from threadpoolctl import ThreadpoolController
 
 from tgnrank.model.walks import PAIR_TERMS
 
@@ -75,11 +79,12 @@ class PairwiseBlockScorer:
         out = np.empty((row_stop - row_start, self.right_t.shape[2]), dtype=np.float32)
         bounds = np.linspace(row_start, row_stop, min(self.threads, row_stop - row_start) + 1).astype(int)
         parts = list(zip(bounds[:-1], bounds[1:]))
-        if len(parts) == 1:
-            self._fill(out, row_start, *parts[0])
-        else:
-            with ThreadPoolExecutor(len(parts)) as pool:
-                list(pool.map(lambda part: self._fill(out, row_start, *part), parts))
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            if len(parts) == 1:
+                self._fill(out, row_start, *parts[0])
+            else:
+                with ThreadPoolExecutor(len(parts)) as pool:
+                    list(pool.map(lambda part: self._fill(out, row_start, *part), parts))
         return out
 
     def score_pairs(self, rows: np.ndarray, cols: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
@@ -118,6 +123,11 @@ class PairwiseBlockScorer:
                     np.maximum(tile, self.negated_destinations[first_col:last_col], out=tile)
                     np.matmul(tile, self.head, out=target[first_col:last_col])
                 target += self.destination_terms
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def _signed_log1p(values: np.ndarray) -> np.ndarray:
