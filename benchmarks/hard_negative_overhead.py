@@ -33,7 +33,9 @@ import torch  # noqa: E402
 from tgnrank.sampling.negatives import create_negative_sampler
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.device import select_device
-from tgnrank.train.loop import TrainingCallbacks, load_training_data, set_seeds, train_epoch
+from tgnrank.train.records import TrainingCallbacks
+from tgnrank.train.steps import train_epoch
+from tgnrank.train.training_data import load_training_data, set_seeds
 from tgnrank.train.losses import link_prediction_loss, make_loss
 from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
 

@@ -29,7 +29,8 @@ from tgnrank.data.synthetic import generate_synthetic
 from tgnrank.sampling.neighbors import NeighborFinder
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.device import select_device
-from tgnrank.train.loop import load_training_data, train_run
+from tgnrank.train.runs import train_run
+from tgnrank.train.training_data import load_training_data
 from tgnrank.train.outputs import RunPaths
 
 DEFAULT_SIZES = ("2000x600", "8000x2500")  # companies x investors; the second is the default synthetic data

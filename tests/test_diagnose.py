@@ -228,7 +228,7 @@ def test_auto_detect_params_round_trip_and_mismatch(model_data, tmp_path, capsys
 
 
 def test_cli_end_to_end_with_a_model_trained_one_epoch(model_data, tmp_path, monkeypatch, capsys):
-    from tgnrank.train.loop import train_runs
+    from tgnrank.train.runs import train_runs
     from tgnrank.train.outputs import RunPaths
 
     save_dataset(model_data, tmp_path / "data")

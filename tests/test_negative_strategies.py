@@ -52,7 +52,7 @@ def test_set_hard_ratio_changes_the_share_of_hard_negatives():
 
 
 def test_prepare_negatives_sets_the_curriculum_ratio_and_refreshes_from_the_stored_memory():
-    from tgnrank.train.loop import _prepare_negatives, _RunState
+    from tgnrank.train.epochs import RunState as _RunState, prepare_negatives as _prepare_negatives
 
     class RecordingSampler:
         def __init__(self):

@@ -25,7 +25,7 @@ SMALL_MODEL = dict(use_memory=True, memory_dim=16, node_dim=16, time_dim=8, mess
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(data, data_dir, checkpoint path): the tiny dataset and a model trained on it for one epoch."""
-    from tgnrank.train.loop import train_runs
+    from tgnrank.train.runs import train_runs
 
     root = tmp_path_factory.mktemp("recommend")
     data = generate_synthetic(n_companies=200, n_investors=80, seed=1, name="small")

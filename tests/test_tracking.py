@@ -4,7 +4,7 @@ import sys
 import types
 
 from tgnrank.train.config import TrainConfig
-from tgnrank.train.loop import EpochRecord
+from tgnrank.train.records import EpochRecord
 from tgnrank.train.tracking import WandbCallbacks
 
 

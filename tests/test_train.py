@@ -169,7 +169,11 @@ def test_results_writers_produce_valid_json_and_pickles(tmp_path):
 
 from tgnrank.data import save_dataset  # noqa: E402
 from tgnrank.data.synthetic import generate_synthetic  # noqa: E402
-from tgnrank.train import loop  # noqa: E402
+from tgnrank.train import epochs, runs  # noqa: E402
+from tgnrank.train.evaluation import validate as validate_epoch  # noqa: E402
+from tgnrank.train.records import TrainingInterrupted  # noqa: E402
+from tgnrank.train.steps import TrainingDiverged  # noqa: E402
+from tgnrank.train.training_data import load_training_data  # noqa: E402
 from tgnrank.train.config import TrainConfig  # noqa: E402
 
 
@@ -239,16 +243,16 @@ def _run(tmp_path, data_dir, monkeypatch, model_kwargs=None, **config_kwargs):
         models.append(RecordingModel(data.n_nodes, **(model_kwargs or {})))
         return models[-1]
 
-    monkeypatch.setattr(loop, "build_training_model", build)
+    monkeypatch.setattr(epochs, "build_training_model", build)
     config = TrainConfig(data="toy", data_dir=str(data_dir), use_memory=True, **{"n_epoch": 2, "lr": 0.01, **config_kwargs})
-    paths = loop.RunPaths("p", "toy", root=tmp_path)
-    summary = loop.train_runs(config, torch.device("cpu"), paths)
+    paths = RunPaths("p", "toy", root=tmp_path)
+    summary = runs.train_runs(config, torch.device("cpu"), paths)
     return summary, models, paths
 
 
 def test_epoch_follows_tgn_memory_semantics(tmp_path, small_data_dir, monkeypatch):
     summary, (model,), _ = _run(tmp_path, small_data_dir, monkeypatch, n_epoch=1, bs=200, backprop_every=2)
-    n_train = len(loop.load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir))).split.train)
+    n_train = len(load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir))).split.train)
     n_batches = -(-n_train // 200)
     calls = [c if isinstance(c, str) else c[0] + ("-train" if c[0] == "score" and c[1] else "") for c in model.calls]
     # memory reset before the first training batch, one detach per optimiser step of two batches
@@ -269,29 +273,29 @@ def test_epoch_follows_tgn_memory_semantics(tmp_path, small_data_dir, monkeypatc
 
 
 def test_validation_leaves_the_memory_of_the_old_node_validation(tmp_path, small_data_dir, monkeypatch):
-    data = loop.load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir)))
+    data = load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir)))
     config = TrainConfig(data="toy", use_memory=True)
     model = RecordingModel(data.data.n_nodes)
-    loop.validate(model, data, full_finder=None, config=config)
+    validate_epoch(model, data, full_finder=None, config=config)
     expected = np.bincount(data.split.val.sources, minlength=data.data.n_nodes + 1)
     assert np.array_equal(model.memory.numpy(), expected)  # new-node validation left no trace
 
 
 def test_nan_loss_stops_with_a_message_naming_epoch_batch_and_lr(tmp_path, small_data_dir, monkeypatch):
-    with pytest.raises(loop.TrainingDiverged, match=r"nan at epoch 0, batch 3 of \d+; try a lower --lr \(currently 0.01\)"):
+    with pytest.raises(TrainingDiverged, match=r"nan at epoch 0, batch 3 of \d+; try a lower --lr \(currently 0.01\)"):
         _run(tmp_path, small_data_dir, monkeypatch, model_kwargs={"nan_at_call": 3})
 
 
 def test_ctrl_c_keeps_the_last_completed_epochs_checkpoint(tmp_path, small_data_dir, monkeypatch):
-    n_train = len(loop.load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir))).split.train)
-    calls_per_epoch = -(-n_train // 200) + -(-len(loop.load_training_data(
+    n_train = len(load_training_data(TrainConfig(data="toy", data_dir=str(small_data_dir))).split.train)
+    calls_per_epoch = -(-n_train // 200) + -(-len(load_training_data(
         TrainConfig(data="toy", data_dir=str(small_data_dir))).split.val) // 200)
-    with pytest.raises(loop.TrainingInterrupted) as stop:
+    with pytest.raises(TrainingInterrupted) as stop:
         _run(tmp_path, small_data_dir, monkeypatch, model_kwargs={"interrupt_at_call": calls_per_epoch + 2}, n_epoch=3)
     assert stop.value.completed_epochs == 1
     assert stop.value.checkpoint_path == tmp_path / "saved_checkpoints" / "p-toy-0.pth"
     assert "p-toy-0.pth" in str(stop.value)
-    checkpoint = loop.load_checkpoint(stop.value.checkpoint_path)
+    checkpoint = load_checkpoint(stop.value.checkpoint_path)
     assert checkpoint["metrics"]["epochs_completed"] == 1
     assert not (tmp_path / "saved_models" / "p-toy.pth").exists()
 
@@ -302,14 +306,14 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, small_data_dir, monkey
     def validate(model, training_data, full_finder, config):
         return {"val_ap": next(scripted), "val_auc": 0.5, "new_node_val_ap": 0.5, "new_node_val_auc": 0.5}
 
-    monkeypatch.setattr(loop, "validate", validate)
+    monkeypatch.setattr(epochs, "validate", validate)
     summary, (model,), paths = _run(tmp_path, small_data_dir, monkeypatch, n_epoch=5, patience=2)
     result = summary.runs[0]
     assert (result.best_epoch, result.stopped_early, len(result.history)) == (1, True, 4)
-    best = loop.load_checkpoint(paths.epoch_checkpoint_path(1))
-    final = loop.load_checkpoint(paths.model_path())
+    best = load_checkpoint(paths.epoch_checkpoint_path(1))
+    final = load_checkpoint(paths.model_path())
     assert torch.equal(final["model_state"]["embedding.weight"], best["model_state"]["embedding.weight"])
-    last = loop.load_checkpoint(paths.epoch_checkpoint_path(3))
+    last = load_checkpoint(paths.epoch_checkpoint_path(3))
     assert not torch.equal(final["model_state"]["embedding.weight"], last["model_state"]["embedding.weight"])
     assert final["metrics"]["best_epoch"] == 1 and final["metrics"]["val_aps"] == [0.6, 0.8, 0.7, 0.65]
     assert final["config"]["dataset"] == "toy" and final["config"]["n_node_features"] > 0

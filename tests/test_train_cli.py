@@ -136,7 +136,8 @@ def train(workdir, monkeypatch, *flags):
 def test_guide_baseline_command_trains_saves_and_reloads_to_the_same_scores(workdir, monkeypatch, capsys):
     from tgnrank.train.checkpoint import build_model_from_checkpoint, load_checkpoint
     from tgnrank.train.config import TrainConfig as Config
-    from tgnrank.train.loop import load_training_data, evaluate_test_sets
+    from tgnrank.train.evaluation import evaluate_test_sets
+    from tgnrank.train.training_data import load_training_data
     from tgnrank.train.model_setup import build_neighbor_finder
 
     assert train(workdir, monkeypatch, "--use_memory", "--prefix", "tgn-baseline", "--n_epoch", "2", "--bs", "50") == 0
@@ -190,7 +191,7 @@ def test_hard_negatives_run_records_settings_and_sampler_stats(workdir, monkeypa
         "use_hard_negatives": True, "hard_neg_ratio": 0.5, "hard_neg_temperature": 0.1, "hard_neg_topk": 20}
     stats = checkpoint["metrics"]["sampler_stats"][0]
     assert stats and 0.35 < stats["share_hard"] < 0.65
-    from tgnrank.train.loop import load_training_data
+    from tgnrank.train.training_data import load_training_data
 
     n_train = len(load_training_data(TrainConfig(data="toy", data_dir=str(workdir / "data"))).split.train)
     assert stats["n_negatives"] == 2 * n_train
@@ -208,7 +209,7 @@ def test_same_seed_same_losses_with_the_real_model(workdir, monkeypatch):
 
 def test_random_sampling_without_the_hard_negative_flag():
     from tgnrank.sampling.negatives import RandomNegativeSampler
-    from tgnrank.train.loop import _training_sampler
+    from tgnrank.train.steps import training_sampler as _training_sampler
 
     data = generate_synthetic(n_companies=50, n_investors=20, seed=0, name="tiny")
     sampler = _training_sampler(TrainConfig(hard_neg_ratio=0.9), data, data.events, torch.device("cpu"))

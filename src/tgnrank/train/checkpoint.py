@@ -1,10 +1,14 @@
 """Checkpoints in the format of docs/design.md: configuration, weights, memory and metrics in one dict.
 
 A checkpoint is ``{"format", "format_version", "config", "model_state", "memory_state", "metrics"}``.
-``config`` holds every ``TrainConfig`` field (the flags of the run) plus ``dataset``, ``n_nodes``,
-``n_node_features``, ``n_edge_features`` and ``package_version``, which is all that
-``build_model_from_checkpoint`` needs to rebuild the model. Only plain Python values and tensors are
-stored, so checkpoints load with ``torch.load(weights_only=True)``.
+``config`` holds every setting of the run's ``TrainConfig`` by flat name (``TrainConfig.to_dict()``)
+plus ``dataset``, ``n_nodes``, ``n_node_features``, ``n_edge_features`` and ``package_version``, which is
+all that ``build_model_from_checkpoint`` needs to rebuild the model. Only plain Python values and
+tensors are stored, so checkpoints load with ``torch.load(weights_only=True)``.
+
+Upgrades: a version-1 checkpoint (written before the settings were declared in sections) lacks the
+settings added since; :func:`stored_config` fills them with the values version-1 training used (which
+are not always today's defaults), so old checkpoints rebuild and diagnose as they were trained.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from tgnrank import __version__
 from tgnrank.data.events import EventData, atomic_write
 from tgnrank.errors import ConfigError, DataFormatError
 from tgnrank.nested import map_nested
-from tgnrank.train.config import TrainConfig
+from tgnrank.train.config import TrainConfig, upgrade_flat_config
 from tgnrank.train.model_setup import build_training_model
+from tgnrank.train.outputs import RunPaths
 
 CHECKPOINT_FORMAT = "tgnrank-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every declared setting is stored (see upgrade_flat_config)
 REQUIRED_KEYS = ("config", "model_state", "memory_state", "metrics")
+
 
 
 def checkpoint_config(config: TrainConfig, data: EventData) -> dict:
@@ -39,9 +45,18 @@ def checkpoint_config(config: TrainConfig, data: EventData) -> dict:
     }
 
 
+def stored_config(checkpoint: dict) -> TrainConfig:
+    """The (upgraded) TrainConfig a checkpoint was trained with; DataFormatError if it is invalid."""
+    entry = upgrade_flat_config(checkpoint["config"], checkpoint.get("format_version", 1))
+    try:
+        return TrainConfig.from_dict(entry)
+    except ConfigError as error:
+        raise DataFormatError(f"checkpoint configuration is invalid: {error}") from error
+
+
 def make_checkpoint(config_entry: dict, model, metrics: dict) -> dict:
     """Assemble a checkpoint from ``model`` now: its weights and (with memory) its memory state on CPU."""
-    use_memory = bool(config_entry.get("use_memory"))
+    use_memory = bool(config_entry["use_memory"])
     return {
         "format": CHECKPOINT_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -87,16 +102,12 @@ def build_model_from_checkpoint(checkpoint: dict, data: EventData, neighbor_find
     ``data`` must be the dataset the model was trained on (same node count and feature sizes);
     ``neighbor_finder`` is the one to score with (usually over the full history).
     """
-    entry = checkpoint["config"]
-    _check_dataset_matches(entry, data)
-    try:
-        config = TrainConfig.from_dict(entry)
-    except ConfigError as error:
-        raise DataFormatError(f"checkpoint configuration is invalid: {error}") from error
+    _check_dataset_matches(checkpoint["config"], data)
+    config = stored_config(checkpoint)
     model = build_training_model(config, data, neighbor_finder, device)
     try:
         model.load_state_dict(checkpoint["model_state"])
-        if config.use_memory and checkpoint.get("memory_state") is not None:
+        if config.model.use_memory and checkpoint.get("memory_state") is not None:
             model.load_memory_state_dict(checkpoint["memory_state"])
     except (RuntimeError, KeyError, ValueError) as error:
         raise DataFormatError(
@@ -104,6 +115,22 @@ def build_model_from_checkpoint(checkpoint: dict, data: EventData, neighbor_find
         ) from error
     model.eval()
     return model, config
+
+
+def restore_epoch(model, path: Path, use_memory: bool) -> None:
+    """Load an epoch checkpoint's weights (and memory) into ``model``, on the model's device."""
+    checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
+    model.load_state_dict(checkpoint["model_state"])
+    if use_memory:
+        model.load_memory_state_dict(checkpoint["memory_state"])
+
+
+def prune_epoch_checkpoints(paths: RunPaths, last_epoch: int, keep: set) -> None:
+    """Delete the epoch checkpoints of this run other than ``keep`` (the best and the last epoch):
+    a checkpoint holds the whole memory, so fifty of them would fill a disk for nothing."""
+    for epoch in range(last_epoch + 1):
+        if epoch not in keep:
+            paths.epoch_checkpoint_path(epoch).unlink(missing_ok=True)
 
 
 def _check_structure(path: Path, checkpoint) -> None:

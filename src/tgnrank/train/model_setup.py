@@ -16,8 +16,8 @@ def model_node_features(data: EventData, config: TrainConfig) -> np.ndarray:
 
     Shape ``(n_nodes + 1, n_node_features)``.
     """
-    if config.randomize_features:
-        return randomize_features(data.node_features, seed=config.seed)
+    if config.dataset.randomize_features:
+        return randomize_features(data.node_features, seed=config.run.seed)
     return data.node_features
 
 
@@ -26,7 +26,7 @@ def build_training_model(config: TrainConfig, data: EventData, neighbor_finder, 
     from tgnrank.model import build_model
 
     return build_model(
-        config.model_config(),
+        config.model,
         model_node_features(data, config),
         data.edge_features,
         neighbor_finder,
@@ -38,4 +38,4 @@ def build_neighbor_finder(interactions, n_nodes: int, config: TrainConfig):
     """TGN's neighbour finder over ``interactions`` (most recent, or uniform with ``--uniform``)."""
     from tgnrank.sampling.neighbors import NeighborFinder
 
-    return NeighborFinder.from_interactions(interactions, n_nodes, uniform=config.uniform, seed=config.seed)
+    return NeighborFinder.from_interactions(interactions, n_nodes, uniform=config.neighbors.uniform, seed=config.run.seed)

@@ -10,7 +10,7 @@ import os
 
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import TrainConfig
-from tgnrank.train.loop import EpochRecord, RunResult, TrainingCallbacks
+from tgnrank.train.records import EpochRecord, RunResult, TrainingCallbacks
 
 
 def import_wandb():

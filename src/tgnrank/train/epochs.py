@@ -1,0 +1,148 @@
+"""The epoch loop of one run: prepare the negatives, train, validate, checkpoint, early-stop.
+
+Per epoch: the sampler's hard share follows ``--hard_neg_curriculum``, and with
+``--hard_neg_similarity memory`` its top-k lists are recomputed (from epoch 1 on) from the investors'
+memory as it was at the end of the previous epoch's training pass; then one training pass with the
+training-only neighbour finder, and validation with the full one. Every epoch is checkpointed; only
+the best and the last are kept unless ``--keep_epoch_checkpoints``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tgnrank.nested import to_plain
+from tgnrank.sampling.curriculum import hard_ratio_at
+from tgnrank.train.checkpoint import checkpoint_config, make_checkpoint, prune_epoch_checkpoints, save_checkpoint
+from tgnrank.train.config import TrainConfig
+from tgnrank.train.early_stopping import EarlyStopping
+from tgnrank.train.evaluation import validate
+from tgnrank.train.logs import log_epoch
+from tgnrank.train.losses import LossFunction, make_loss
+from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
+from tgnrank.train.outputs import RunPaths, write_pickle
+from tgnrank.train.records import EpochRecord, TrainingCallbacks, history_metrics
+from tgnrank.train.steps import train_epoch, training_sampler
+from tgnrank.train.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunParts:
+    """What one run trains and evaluates with."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    criterion: LossFunction
+    sampler: object
+    train_finder: object
+    full_finder: object
+    config_entry: dict
+
+    @classmethod
+    def build(cls, config: TrainConfig, training_data: TrainingData, device: torch.device) -> "RunParts":
+        data, split = training_data.data, training_data.split
+        train_finder = build_neighbor_finder(split.train, data.n_nodes, config)
+        model = build_training_model(config, data, train_finder, device)
+        loss = config.objective
+        return cls(
+            model=model,
+            optimizer=torch.optim.Adam(model.parameters(), lr=config.optim.lr),
+            criterion=make_loss(loss.use_focal_loss, loss.focal_alpha, loss.focal_gamma),
+            sampler=training_sampler(config, data, split.train, device),
+            train_finder=train_finder,
+            full_finder=build_neighbor_finder(split.full, data.n_nodes, config),
+            config_entry=checkpoint_config(config, data),
+        )
+
+
+@dataclass
+class RunState:
+    """Completed epochs so far, and the checkpoint of the last one (what Ctrl-C leaves behind)."""
+
+    history: list[EpochRecord] = field(default_factory=list)
+    last_checkpoint: Path | None = None
+    investor_memory: np.ndarray | None = None  # memory after the last training pass, for memory similarity
+
+
+def train_epochs(parts: RunParts, config: TrainConfig, training_data: TrainingData, paths: RunPaths, run: int,
+                 callbacks: TrainingCallbacks, state: RunState) -> EarlyStopping:
+    """Train and validate epoch after epoch, checkpointing each, until ``n_epoch`` or early stopping."""
+    stopper = EarlyStopping(config.run.patience)
+    n_train = len(training_data.split.train)
+    for epoch in range(config.optim.n_epoch):
+        start = time.perf_counter()
+        hard_ratio, refresh_seconds = prepare_negatives(parts.sampler, config, epoch, state)
+        parts.model.set_neighbor_finder(parts.train_finder)
+        train_loss, epoch_time = train_epoch(
+            parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config, epoch,
+            callbacks,
+        )
+        if config.negatives.hard_neg_similarity == "memory":
+            state.investor_memory = memory_vectors(parts.model)
+        validation = validate(parts.model, training_data, parts.full_finder, config)
+        record = EpochRecord(
+            run=run,
+            epoch=epoch,
+            train_loss=train_loss,
+            epoch_time=epoch_time,
+            total_epoch_time=time.perf_counter() - start,
+            events_per_second=n_train / max(epoch_time, 1e-9),
+            sampler_stats=to_plain(parts.sampler.stats()) if hasattr(parts.sampler, "stats") else {},
+            hard_neg_ratio=hard_ratio,
+            similarity_refresh_seconds=refresh_seconds,
+            **validation,
+        )
+        state.history.append(record)
+        _save_epoch(parts, config, paths, run, state)
+        log_epoch(record)
+        callbacks.on_epoch_end(record)
+        stop = stopper.step(record.val_ap)
+        if not config.run.keep_epoch_checkpoints:
+            prune_epoch_checkpoints(paths, epoch, keep={epoch, stopper.best_epoch})
+        if stop:
+            logger.info("No improvement over %d epochs, stop training", config.run.patience)
+            break
+    return stopper
+
+
+def _save_epoch(parts: RunParts, config: TrainConfig, paths: RunPaths, run: int, state: RunState) -> None:
+    """The epoch's checkpoint and the run's progress so far (what an interruption leaves behind)."""
+    epoch = state.history[-1].epoch
+    progress = history_metrics(run, config.run.seed, state.history)
+    save_checkpoint(paths.epoch_checkpoint_path(epoch), make_checkpoint(parts.config_entry, parts.model, progress))
+    state.last_checkpoint = paths.epoch_checkpoint_path(epoch)
+    write_pickle(paths.results_pickle_path(run), progress)
+
+
+def prepare_negatives(sampler, config: TrainConfig, epoch: int, state: RunState) -> tuple[float, float | None]:
+    """Set the epoch's hard share (curriculum) and refresh the top-k from the memory; returns the share
+    and the refresh time (None when not refreshed)."""
+    negatives = config.negatives
+    hard_ratio = 0.0
+    if negatives.use_hard_negatives:
+        hard_ratio = hard_ratio_at(epoch, negatives.hard_neg_ratio, negatives.hard_neg_curriculum,
+                                   negatives.curriculum_epochs)
+    if negatives.hard_neg_curriculum != "none":
+        sampler.set_hard_ratio(hard_ratio)
+        logger.info("epoch %d: hard-negative ratio %.4f (%s curriculum over %d epochs)", epoch, hard_ratio,
+                    negatives.hard_neg_curriculum, negatives.curriculum_epochs)
+    if state.investor_memory is None:
+        return hard_ratio, None
+    refresh_seconds = sampler.refresh_similarity(state.investor_memory)
+    state.investor_memory = None
+    logger.info("epoch %d: hard negatives' top-%d recomputed from the memory in %.2f s", epoch,
+                sampler.similarity.topk, refresh_seconds)
+    return hard_ratio, refresh_seconds
+
+
+def memory_vectors(model) -> np.ndarray:
+    """A copy of every node's memory, ``(n_nodes + 1, memory_dim)`` float32 on the CPU."""
+    return model.memory.memory.detach().to("cpu", copy=True).numpy()

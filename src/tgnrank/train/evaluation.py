@@ -1,0 +1,101 @@
+"""TGN's AP/AUC evaluation on the validation and test events, old nodes then new nodes.
+
+The memory semantics are the original script's: validation leaves the model with the memory it had
+after the old-node validation (the new-node validation runs from a backup, restored after); the test
+runs old and new nodes both from the memory at the end of validation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from tgnrank.data.events import Interactions
+from tgnrank.train.config import TrainConfig
+from tgnrank.train.training_data import TrainingData
+
+EVAL_BATCH_SIZE = 200  # TGN evaluates in batches of 200 whatever --bs is, and averages per-batch AP/AUC
+VAL_NEGATIVE_SEED, NEW_NODE_VAL_NEGATIVE_SEED = 0, 1
+TEST_NEGATIVE_SEED, NEW_NODE_TEST_NEGATIVE_SEED = 2, 3
+
+
+def validate(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
+    """Validation AP/AUC on old then new nodes; leaves the memory as after the old-node validation."""
+    split = training_data.split
+    (val_ap, val_auc), (new_ap, new_auc) = _evaluate_old_then_new(
+        model, training_data, full_finder, config, (split.val, VAL_NEGATIVE_SEED),
+        (split.new_node_val, NEW_NODE_VAL_NEGATIVE_SEED), keep_old_node_memory=True,
+    )
+    return {"val_ap": val_ap, "val_auc": val_auc, "new_node_val_ap": new_ap, "new_node_val_auc": new_auc}
+
+
+def evaluate_test_sets(model, training_data: TrainingData, full_finder, config: TrainConfig) -> dict[str, float]:
+    """Test AP/AUC on old then new nodes, both from the memory at the end of validation (restored after)."""
+    split = training_data.split
+    (test_ap, test_auc), (new_ap, new_auc) = _evaluate_old_then_new(
+        model, training_data, full_finder, config, (split.test, TEST_NEGATIVE_SEED),
+        (split.new_node_test, NEW_NODE_TEST_NEGATIVE_SEED), keep_old_node_memory=False,
+    )
+    return {"test_ap": test_ap, "test_auc": test_auc, "new_node_test_ap": new_ap, "new_node_test_auc": new_auc}
+
+
+def _evaluate_old_then_new(model, training_data: TrainingData, full_finder, config: TrainConfig,
+                           old: tuple[Interactions, int], new: tuple[Interactions, int],
+                           keep_old_node_memory: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    """AP/AUC of the old-node then the new-node ``(events, negative seed)``, both from the current memory.
+
+    Afterwards the memory is as after the old-node evaluation (``keep_old_node_memory``) or as before both.
+    """
+    (old_events, old_seed), (new_events, new_seed) = old, new
+    use_memory, n_degree = config.model.use_memory, config.neighbors.n_degree
+    model.set_neighbor_finder(full_finder)
+    start_memory = model.backup_memory() if use_memory else None
+    old_scores = _evaluate_split(model, old_events, training_data, old_seed, n_degree)
+    if use_memory:
+        end_memory = model.backup_memory() if keep_old_node_memory else start_memory
+        model.restore_memory(start_memory)
+    new_scores = _evaluate_split(model, new_events, training_data, new_seed, n_degree)
+    if use_memory:
+        model.restore_memory(end_memory)
+    return old_scores, new_scores
+
+
+def evaluate_link_prediction(
+    model, events: Interactions, sampler, n_neighbors: int, batch_size: int = EVAL_BATCH_SIZE
+) -> tuple[float, float]:
+    """TGN's evaluation: per batch, AP and AUC of sigmoid scores of positives against one random
+    negative each; returns the means over batches, or NaNs when ``events`` is empty.
+
+    The model's memory advances through ``events`` as it scores them (TGN's behaviour).
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    if len(events) == 0:
+        return math.nan, math.nan
+    model.eval()
+    aps, aucs = [], []
+    with torch.no_grad():
+        for start in range(0, len(events), batch_size):
+            chunk = slice(start, start + batch_size)
+            sources, destinations = events.sources[chunk], events.destinations[chunk]
+            negatives = sampler.sample(sources, destinations, n_neg=1)
+            positive_logits, negative_logits = model.compute_edge_logits(
+                sources, destinations, negatives, events.timestamps[chunk], events.edge_idxs[chunk], n_neighbors
+            )
+            logits = torch.cat([positive_logits.reshape(-1), negative_logits.reshape(-1)]).double()
+            scores = torch.sigmoid(logits).cpu().numpy()
+            labels = np.concatenate([np.ones(len(sources)), np.zeros(len(sources))])
+            aps.append(average_precision_score(labels, scores))
+            aucs.append(roc_auc_score(labels, scores))
+    return float(np.mean(aps)), float(np.mean(aucs))
+
+
+def _evaluate_split(model, events: Interactions, training_data: TrainingData, negative_seed: int,
+                    n_degree: int) -> tuple[float, float]:
+    """AP and AUC on ``events`` against random investors drawn afresh from ``negative_seed`` (as TGN)."""
+    from tgnrank.sampling.negatives import RandomNegativeSampler
+
+    sampler = RandomNegativeSampler(training_data.eval_candidates, seed=negative_seed)
+    return evaluate_link_prediction(model, events, sampler, n_degree)

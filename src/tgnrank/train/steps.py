@@ -1,0 +1,95 @@
+"""One training pass over the events: batches, negatives, loss and optimiser steps."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from tgnrank.data import EventData
+from tgnrank.data.events import Interactions
+from tgnrank.errors import TgnrankError
+from tgnrank.train.config import TrainConfig
+from tgnrank.train.losses import LossFunction, link_prediction_loss
+from tgnrank.train.records import TrainingCallbacks
+
+
+class TrainingDiverged(TgnrankError):
+    """The loss became NaN or infinite."""
+
+
+def train_epoch(
+    model,
+    optimizer: torch.optim.Optimizer,
+    criterion: LossFunction,
+    events: Interactions,
+    sampler,
+    config: TrainConfig,
+    epoch: int,
+    callbacks: TrainingCallbacks,
+) -> tuple[float, float]:
+    """One pass over ``events`` in chronological batches of ``config.optim.bs``; returns (mean loss, seconds).
+
+    The loss of ``backprop_every`` consecutive batches is averaged before each optimiser step, then
+    the memory is detached so gradients never reach further back than those batches.
+    """
+    start = time.perf_counter()
+    optim, use_memory = config.optim, config.model.use_memory
+    if use_memory:
+        model.reset_memory()
+    if hasattr(sampler, "reset_stats"):
+        sampler.reset_stats()
+    model.train()
+    n_events = len(events)
+    n_batches = math.ceil(n_events / optim.bs)
+    callbacks.on_epoch_start(epoch, n_events)
+    step_losses = []
+    for first_batch in range(0, n_batches, optim.backprop_every):
+        optimizer.zero_grad()
+        batches = range(first_batch, min(first_batch + optim.backprop_every, n_batches))
+        loss = sum(_batch_loss(model, criterion, events, sampler, config, batch) for batch in batches) / len(batches)
+        loss_value = loss.item()  # the step's one device sync
+        if not math.isfinite(loss_value):
+            raise TrainingDiverged(
+                f"the training loss became {loss_value} at epoch {epoch}, batch {batches[-1] + 1} of {n_batches}; "
+                f"try a lower --lr (currently {optim.lr:g})"
+            )
+        loss.backward()
+        optimizer.step()
+        if use_memory:
+            model.detach_memory()
+        step_losses.append(loss_value)
+        callbacks.on_batch_end(epoch, min((batches[-1] + 1) * optim.bs, n_events), step_losses[-1])
+    return float(np.mean(step_losses)), time.perf_counter() - start
+
+
+def _batch_loss(model, criterion: LossFunction, events: Interactions, sampler, config: TrainConfig, batch: int):
+    chunk = slice(batch * config.optim.bs, (batch + 1) * config.optim.bs)
+    sources, destinations = events.sources[chunk], events.destinations[chunk]
+    negatives = sampler.sample(sources, destinations, n_neg=config.negatives.n_neg)
+    positive_logits, negative_logits = model.compute_edge_logits(
+        sources, destinations, negatives, events.timestamps[chunk], events.edge_idxs[chunk], config.neighbors.n_degree
+    )
+    return link_prediction_loss(criterion, positive_logits, negative_logits)
+
+
+def training_sampler(config: TrainConfig, data: EventData, train: Interactions, device: torch.device):
+    """The negative sampler of a run, from its negatives section (``neg_sampling``, ``neg_degree_power``
+    and ``neg_recent_days`` are declared but not passed yet: the sampler does not take them)."""
+    from tgnrank.sampling.negatives import create_negative_sampler
+
+    negatives = config.negatives
+    return create_negative_sampler(
+        use_hard_negatives=negatives.use_hard_negatives,
+        hard_neg_ratio=negatives.hard_neg_ratio,
+        hard_neg_temperature=negatives.hard_neg_temperature,
+        hard_neg_topk=negatives.hard_neg_topk,
+        node_features=data.node_features,
+        train=train,
+        seed=config.run.seed,
+        device=str(device),
+        multihop_neg_ratio=negatives.multihop_neg_ratio,
+        multihop_topk=negatives.multihop_topk,
+    )
