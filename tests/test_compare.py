@@ -15,7 +15,9 @@ from tgnrank.cli.main import main
 from tgnrank.data import save_dataset
 from tgnrank.data.synthetic import generate_synthetic
 from tgnrank.errors import ConfigError
-from tgnrank.eval.compare import GUIDE_CONFIGURATIONS, STATE_FILE, CompareSettings, summarize_runs
+from tgnrank.experiments.presets import GUIDE_CONFIGURATIONS, CompareSettings
+from tgnrank.experiments.results import summarize_runs
+from tgnrank.experiments.state import STATE_FILE
 from tgnrank.train.config import TrainConfig
 
 SMALL_FLAGS = ["--n_epoch", "1", "--bs", "200", "--memory_dim", "16", "--node_dim", "16", "--time_dim", "8",
@@ -107,8 +109,8 @@ def test_html_report_is_self_contained(compared, first_run):
 
 def test_a_second_run_resumes_without_training(compared, first_run, tmp_path, monkeypatch, capsys, caplog):
     copy, args = _copy(compared, tmp_path)
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
-    caplog.set_level("INFO", logger="tgnrank.eval.compare")
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
+    caplog.set_level("INFO", logger="tgnrank.experiments.compare")
     assert main(args) == 0
     assert capsys.readouterr().out.split("\nreport:")[0] == first_run.split("\nreport:")[0]
     skipped = [r.getMessage() for r in caplog.records if "skipping training" in r.getMessage()]
@@ -118,7 +120,7 @@ def test_a_second_run_resumes_without_training(compared, first_run, tmp_path, mo
 
 def test_a_moved_folder_still_resumes(compared, first_run, tmp_path, monkeypatch):
     copy, args = _copy(compared, tmp_path)
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
     assert main(args) == 0
     results = json.loads((copy / "compare.json").read_text())
     assert all(run["checkpoint"].startswith(str(copy)) for c in results["configurations"] for run in c["runs"])
@@ -133,7 +135,7 @@ def test_a_missing_checkpoint_is_trained_again(compared, first_run, tmp_path, mo
         calls.append(config.prefix)
         raise TrainingCalled
 
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", record)
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", record)
     with pytest.raises(TrainingCalled):
         main(args)
     assert calls == ["hardneg"]
@@ -141,7 +143,7 @@ def test_a_missing_checkpoint_is_trained_again(compared, first_run, tmp_path, mo
 
 def test_another_window_rediagnoses_without_training(compared, first_run, tmp_path, monkeypatch):
     copy, args = _copy(compared, tmp_path)
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
     assert main([*args, "--window", "val"]) == 0
     results = json.loads((copy / "compare.json").read_text())
     before = json.loads((compared[1] / "compare.json").read_text())
@@ -153,7 +155,7 @@ def test_another_window_rediagnoses_without_training(compared, first_run, tmp_pa
 
 def test_changed_training_arguments_are_refused_or_restarted(compared, first_run, tmp_path, monkeypatch, capsys):
     copy, args = _copy(compared, tmp_path)
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
     changed = [*args, "--lr", "0.001"]
     assert main(changed) == 2
     error = capsys.readouterr().err
@@ -199,7 +201,7 @@ def test_summary_is_mean_and_population_std_over_seeds():
 def test_a_changed_dataset_is_refused(compared, first_run, tmp_path, monkeypatch, capsys):
     copy, args = _copy(compared, tmp_path)
     save_dataset(generate_synthetic(n_companies=200, n_investors=80, seed=2, name="small"), tmp_path / "other")
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
     moved = [*args, "--data_dir", str(tmp_path / "other")]
     assert main(moved) == 2
     error = capsys.readouterr().err

@@ -41,7 +41,7 @@ SINGLE_MODEL_KEYS = {"dataset", "window", "ks", "lift_k", "hits_k", "model", "ba
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny dataset on disk and two models trained one epoch each on it (BCE seed 0, focal loss seed 1)."""
-    from tgnrank.train.loop import train_runs
+    from tgnrank.train.runs import train_runs
     from tgnrank.train.outputs import RunPaths
 
     root = tmp_path_factory.mktemp("ensemble")
@@ -300,8 +300,8 @@ def test_compare_ensemble_equals_the_diagnostic_of_the_four_checkpoints(compared
 def test_resume_reuses_the_ensemble_and_an_older_state_gets_one_without_training(compared, tmp_path, monkeypatch,
                                                                                   caplog, capsys):
     copy, args = _copy(compared, tmp_path)
-    monkeypatch.setattr("tgnrank.train.loop.train_runs", _refuse_training)
-    caplog.set_level("INFO", logger="tgnrank.eval.compare")
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
+    caplog.set_level("INFO", logger="tgnrank.experiments.compare")
     assert main(args) == 0
     assert not any("Diagnostic of ensemble" in record.getMessage() for record in caplog.records)
     assert capsys.readouterr().out.split("\nreport:")[0] == compared[2].split("\nreport:")[0]
@@ -318,7 +318,7 @@ def test_resume_reuses_the_ensemble_and_an_older_state_gets_one_without_training
 def test_retraining_a_member_drops_the_stored_ensemble(compared, tmp_path, caplog):
     copy, args = _copy(compared, tmp_path)
     (copy / "saved_models" / "focal-small.pth").unlink()
-    caplog.set_level("INFO", logger="tgnrank.eval.compare")
+    caplog.set_level("INFO", logger="tgnrank.experiments.compare")
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(args) == 0
     messages = [record.getMessage() for record in caplog.records]

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tgnrank.eval.compare import rank_quantiles, summarize_runs
-from tgnrank.eval.report import FIGURES, format_table, guide_table, render_html, render_markdown, write_report
+from tgnrank.experiments.report import FIGURES, format_table, guide_table, render_html, render_markdown, write_report
+from tgnrank.experiments.results import ComparisonResults, rank_quantiles, summarize_runs
 
 LABELS = {"baseline": "Baseline", "focal": "Focal", "hardneg": "Hard Neg", "focal-hardneg": "Focal+Hard"}
 N_CANDIDATES = 50_000
@@ -56,7 +56,7 @@ TOP = [{"rank": 1, "company": "Acme <Labs> & Co", "investor": "Sequoia | Capital
         "score": 2.5, "hit": True}]
 
 
-def results(seeds=(0, 1)) -> dict:
+def results(seeds=(0, 1)) -> ComparisonResults:
     """Per seed: (precision@1000, recall@1000, median rank, lift)."""
     values = {
         "baseline": [(0.005, 0.05, 1000.0, 10.0), (0.015, 0.07, 3000.0, 14.0)],
@@ -71,7 +71,7 @@ def results(seeds=(0, 1)) -> dict:
         for name in LABELS
     ]
     random = {"metrics": metrics(0.002, 0.02, 25_000.0, 1.0)}
-    return {
+    return ComparisonResults.from_dict({
         "dataset": "x",
         "window": {"window": "test", "t_start": 100.0, "t_end": 200.0, "n_history_events": 1000, "n_positives": 100,
                    "n_candidate_companies": 50, "n_candidate_investors": 1000, "n_candidates": N_CANDIDATES},
@@ -84,7 +84,7 @@ def results(seeds=(0, 1)) -> dict:
         "baseline_names": ["random", "ppr"],
         "best_baseline": "ppr",
         "best_configuration": "focal-hardneg",
-    }
+    })
 
 
 def cells(text: str, row: str) -> list[str]:

@@ -16,36 +16,28 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from tgnrank.cli.diagnose import ProgressBars
+from tgnrank.cli.flags import add_setting, add_settings, settings_from_args as given_settings
 from tgnrank.errors import ConfigError
-from tgnrank.train.config import AGGREGATORS, EMBEDDING_MODULES, MEMORY_UPDATERS, MESSAGE_FUNCTIONS, TrainConfig
+from tgnrank.train.config import TrainConfig
 
 HELP = "train the guide's four configurations over seeds and compare them (table, report.md, report.html)"
 
-# Flags each configuration or seed sets itself, or that make no sense for a comparison.
+# Settings each configuration or seed sets itself, or that make no sense for a comparison.
 CONTROLLED_FIELDS = {
     "data", "data_dir", "n_epoch", "gpu", "use_memory", "prefix", "seed", "n_runs", "wandb",
-    "use_focal_loss", "focal_alpha", "focal_gamma", "use_hard_negatives", "hard_neg_ratio", "hard_neg_temperature",
-}
-CHOICES = {
-    "embedding_module": EMBEDDING_MODULES,
-    "message_function": MESSAGE_FUNCTIONS,
-    "memory_updater": MEMORY_UPDATERS,
-    "aggregator": AGGREGATORS,
+    "loss", "use_focal_loss", "focal_alpha", "focal_gamma", "use_hard_negatives", "hard_neg_ratio",
+    "hard_neg_temperature",
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
     main = parser.add_argument_group("comparison")
-    main.add_argument("-d", "--data", default=defaults.data,
-                      help="dataset name: data/ml_{data}.* (default %(default)s)")
-    main.add_argument("--data_dir", default=defaults.data_dir,
-                      help="folder holding the ml_ files (default %(default)s)")
-    main.add_argument("--n_epoch", type=int, default=defaults.n_epoch, help="epochs per model (default %(default)s)")
+    for name in ("data", "data_dir"):
+        add_setting(main, name)
+    add_setting(main, "n_epoch", help="epochs per model")
     main.add_argument("--seeds", default="0",
                       help="comma-separated seeds; every configuration is trained once per seed and the table shows "
                            "mean ± std (default %(default)s)")
@@ -60,22 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     main.add_argument("--baselines", default="all",
                       help="comma-separated baselines among popularity,recency,coinvestment,ppr, or 'all' "
                            "(default %(default)s)")
-    main.add_argument("--gpu", type=int, default=defaults.gpu,
-                      help="CUDA device index, used when CUDA is available; -1 forces the CPU (default %(default)s)")
+    add_setting(main, "gpu")
     main.add_argument("--use_memory", action=argparse.BooleanOptionalAction, default=True,
                       help="TGN's node memory, on in all the guide's configurations "
                            "(default on; --no-use_memory for TGAT)")
-
-    shared = parser.add_argument_group("training flags shared by every configuration (as train_self_supervised.py)")
-    for spec in fields(TrainConfig):
-        if spec.name in CONTROLLED_FIELDS:
-            continue
-        default = getattr(defaults, spec.name)
-        if isinstance(default, bool):
-            shared.add_argument(f"--{spec.name}", action="store_true", help="as train_self_supervised.py")
-        else:
-            shared.add_argument(f"--{spec.name}", type=type(default), default=default, choices=CHOICES.get(spec.name),
-                                help="as train_self_supervised.py (default %(default)s)")
+    add_settings(parser, exclude=CONTROLLED_FIELDS,
+                 title="training flags shared by every configuration (as train_self_supervised.py)")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -91,15 +73,14 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 def settings_from_args(args: argparse.Namespace):
     """The validated CompareSettings of parsed arguments (ConfigError names a bad flag)."""
     from tgnrank.cli.diagnose import parse_baselines, parse_ks
-    from tgnrank.eval.compare import CompareSettings
     from tgnrank.eval.diagnostic import DiagnosticOptions
+    from tgnrank.experiments.presets import CompareSettings
 
-    given = {spec.name: getattr(args, spec.name) for spec in fields(TrainConfig) if hasattr(args, spec.name)}
-    base = TrainConfig.from_dict(given)
+    base = TrainConfig(**given_settings(args))
     return CompareSettings(
         base=base,
         seeds=parse_seeds(args.seeds),
-        out_dir=Path(args.out or f"reports/compare-{base.data}"),
+        out_dir=Path(args.out or f"reports/compare-{base.dataset.data}"),
         window=args.window,
         options=DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines)),
         restart=args.restart,
@@ -108,14 +89,14 @@ def settings_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from tgnrank.cli.train import ProgressBar
-    from tgnrank.eval.compare import RESULTS_FILE, STATE_FILE, run_comparison
-    from tgnrank.eval.report import format_table, write_report
+    from tgnrank.experiments.compare import RESULTS_FILE, run_comparison
+    from tgnrank.experiments.report import format_table, write_report
+    from tgnrank.experiments.state import STATE_FILE
     from tgnrank.train.device import select_device
-    from tgnrank.train.loop import TrainingInterrupted
     from tgnrank.train.outputs import attach_log_file
+    from tgnrank.train.records import TrainingInterrupted
 
-    settings = settings_from_args(args)
-    settings.base.model_config()  # the model's own checks, before any file is touched
+    settings = settings_from_args(args)  # every check, the model's included, before any file is touched
     device = select_device(args.gpu)
     log_path = settings.out_dir / "compare.log"
     handler = attach_log_file(log_path)
@@ -136,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results))
     print(f"\nreport: {paths['html']} and {paths['markdown']}; results: {settings.out_dir / RESULTS_FILE}")
     return 0
-
 
 
 class RankingBars(ProgressBars):

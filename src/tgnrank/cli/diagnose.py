@@ -17,30 +17,25 @@ import logging
 import sys
 from pathlib import Path
 
+from tgnrank.cli.flags import add_setting
 from tgnrank.errors import ConfigError
+from tgnrank.train.config import section_fields, declarations
 
 HELP = "temporal validation diagnostic: Precision@K, Recall@K, median rank of new links, model vs baselines"
 
 logger = logging.getLogger(__name__)
 
-INT_MODEL_FLAGS = ("n_degree", "n_head", "n_layer", "node_dim", "time_dim", "message_dim", "memory_dim")
-BOOL_MODEL_FLAGS = (
-    "use_memory",
-    "uniform",
-    "randomize_features",
-    "memory_update_at_end",
-    "use_destination_embedding_in_message",
-    "use_source_embedding_in_message",
-    "dyrep",
-)
-CHOICE_MODEL_FLAGS = ("embedding_module", "message_function", "memory_updater", "aggregator")
-MODEL_FLAGS = INT_MODEL_FLAGS + ("drop_out",) + CHOICE_MODEL_FLAGS + BOOL_MODEL_FLAGS
 ENSEMBLE = "ensemble"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from tgnrank.train.config import AGGREGATORS, EMBEDDING_MODULES, MEMORY_UPDATERS, MESSAGE_FUNCTIONS
+def model_flags() -> list[str]:
+    """The settings a checkpoint's model is rebuilt from: the model and neighbour sections, and the
+    settings outside them declared ``model_input`` (e.g. ``randomize_features``)."""
+    inputs = [name for name, (_, _, declaration) in declarations().items() if declaration.model_input]
+    return section_fields("neighbors", "model") + inputs
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     main = parser.add_argument_group("what to evaluate")
     main.add_argument("-d", "--data", default=None,
                       help="dataset name: data/ml_{data}.* (default: the checkpoint's dataset, or 'synthetic')")
@@ -63,10 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     main.add_argument("--baselines", default="all",
                       help="comma-separated baselines among popularity,recency,coinvestment,ppr, or 'all' "
                            "(default %(default)s; random is always shown)")
-    main.add_argument("--train_quantile", type=float, default=0.70,
-                      help="time quantile where the validation window starts (default %(default)s)")
-    main.add_argument("--val_quantile", type=float, default=0.85,
-                      help="time quantile where the test window starts (default %(default)s)")
+    for name in ("train_quantile", "val_quantile"):
+        add_setting(main, name, unset=True, help=declarations()[name][2].help + " (default: the checkpoint's, "
+                    "or the training default without a checkpoint)")
     main.add_argument("--out", default="results",
                       help="folder of the result JSON diagnostic-{model}-{window}.json (default %(default)s)")
     main.add_argument("--gpu", type=int, default=0,
@@ -77,14 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group(
         "model (must match the checkpoint unless --auto_detect_params; defaults are train_self_supervised.py's)"
     )
-    same = "as given to train_self_supervised.py"
-    for name in INT_MODEL_FLAGS:
-        model.add_argument(f"--{name}", type=int, default=None, help=same)
-    model.add_argument("--drop_out", type=float, default=None, help=same)
-    for name, choices in zip(CHOICE_MODEL_FLAGS, (EMBEDDING_MODULES, MESSAGE_FUNCTIONS, MEMORY_UPDATERS, AGGREGATORS)):
-        model.add_argument(f"--{name}", choices=choices, default=None, help=same)
-    for name in BOOL_MODEL_FLAGS:
-        model.add_argument(f"--{name}", action="store_true", default=None, help=same)
+    for name in model_flags():
+        add_setting(model, name, unset=True, help="as given to train_self_supervised.py")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = next(iter(checkpoints.values()), None)
     data_name = args.data or (checkpoint["config"].get("dataset") if checkpoint else None) or "synthetic"
     data = open_dataset(data_name, args.data_dir)
-    candidates = build_window(data.events, args.window, args.train_quantile, args.val_quantile)
+    train_quantile, val_quantile = split_quantiles(args, checkpoints)
+    candidates = build_window(data.events, args.window, train_quantile, val_quantile)
     logger.info(
         "%s window: %d positives, %d companies x %d investors = %d candidate pairs",
         args.window, candidates.n_positives, candidates.n_companies, candidates.n_investors, candidates.n_candidates,
@@ -157,6 +146,24 @@ def _ensemble_scorer(args, checkpoints: dict[str, dict], weights, data, candidat
     return ensemble, dict(zip(member_names(paths), scorers))
 
 
+def split_quantiles(args: argparse.Namespace, checkpoints: dict[str, dict]) -> tuple[float, float]:
+    """The window's split quantiles: the flags when given, else the checkpoints' (which must agree),
+    else the training defaults (baselines alone)."""
+    from tgnrank.train.checkpoint import stored_config
+    from tgnrank.train.config import TrainConfig
+
+    stored = {path: stored_config(checkpoint).dataset for path, checkpoint in checkpoints.items()}
+    quantiles = []
+    for name in ("train_quantile", "val_quantile"):
+        values = {getattr(section, name) for section in stored.values()} or {getattr(TrainConfig().dataset, name)}
+        given = getattr(args, name)
+        if given is None and len(values) > 1:
+            raise ConfigError(f"the checkpoints were trained with different --{name} ({sorted(values)}); "
+                              f"pass --{name} to choose the window")
+        quantiles.append(given if given is not None else values.pop())
+    return quantiles[0], quantiles[1]
+
+
 def member_names(paths: list[str]) -> list[str]:
     """Each member's column name: its checkpoint's file name, or its path when two share a file name."""
     stems = [Path(path).stem for path in paths]
@@ -206,18 +213,19 @@ def parse_ensemble_weights(text: str | None, n_models: int) -> list[float] | Non
 def load_checkpoints(args: argparse.Namespace, paths: list[str]) -> dict[str, dict]:
     """Every checkpoint by path, each checked against the model flags; several must share one dataset."""
     from tgnrank.eval.scoring import check_same_dataset
-    from tgnrank.train.checkpoint import load_checkpoint
+    from tgnrank.train.checkpoint import load_checkpoint, stored_config
 
     checkpoints = {path: load_checkpoint(path) for path in paths}
     if len(checkpoints) > 1:
         check_same_dataset({path: checkpoint["config"].get("dataset") for path, checkpoint in checkpoints.items()})
     for path, checkpoint in checkpoints.items():
-        check_model_flags(args, checkpoint["config"], path if len(checkpoints) > 1 else None)
+        check_model_flags(args, stored_config(checkpoint).to_dict(), path if len(checkpoints) > 1 else None)
     return checkpoints
 
 
 def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None = None) -> None:
-    """Without --auto_detect_params the model flags (given or defaulted) must equal the checkpoint's.
+    """Without --auto_detect_params the model flags (given or defaulted) must equal the checkpoint's
+    (``stored``: its upgraded configuration, by flat name).
 
     ``path`` names the checkpoint in the message when several are checked.
     """
@@ -225,13 +233,13 @@ def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None =
     from tgnrank.train.config import TrainConfig
 
     defaults = TrainConfig()
-    given = {name: getattr(args, name) for name in MODEL_FLAGS if getattr(args, name) is not None}
+    given = {name: getattr(args, name) for name in model_flags() if getattr(args, name) is not None}
     which = "the checkpoint's" if path is None else f"checkpoint {path}'s"
     if args.auto_detect_params:
         for line in checkpoint_mismatches(stored, given):
             logger.warning("ignoring %s (--auto_detect_params uses %s configuration)", line, which)
         return
-    requested = {name: given.get(name, getattr(defaults, name)) for name in MODEL_FLAGS}
+    requested = {name: given.get(name, getattr(defaults, name)) for name in model_flags()}
     mismatches = checkpoint_mismatches(stored, requested)
     if mismatches:
         raise ConfigError(

@@ -1,10 +1,9 @@
 """The comparison report: the guide's table as text, ``report.md`` and a self-contained ``report.html``.
 
-Everything renders from the results dict of :func:`tgnrank.eval.compare.assemble_results`. Tables are
-built once as rows of cells and written three ways (aligned text, Markdown, HTML). Plots are drawn
-with matplotlib's object API (no pyplot state, no display needed) into PNG bytes; the HTML embeds them
-as base64 data URIs so it opens anywhere without other files, and the Markdown links the PNG files
-written beside it.
+Everything renders from :class:`~tgnrank.experiments.results.ComparisonResults`, read by attribute.
+Tables are built once as rows of cells and written three ways (aligned text, Markdown, HTML). The plots
+(:mod:`tgnrank.experiments.figures`) are PNG bytes; the HTML embeds them as base64 data URIs so it opens
+anywhere without other files, and the Markdown links the PNG files written beside it.
 
 The ensemble of the configurations (when the results hold one) is shown as one more model column,
 after the configurations, in the tables and the ranking figures.
@@ -14,22 +13,14 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from tgnrank.data.events import atomic_write
-from tgnrank.eval.baselines import RANDOM
 from tgnrank.eval.metrics import HITS_K
+from tgnrank.experiments.figures import FIGURES, render_figures
+from tgnrank.experiments.results import ComparisonResults, MetricSummary
 from tgnrank.tables import text_table
-
-FIGURES = {
-    "recall_at_k": "Recall@K against K (log scale): every model and baseline",
-    "rank_distribution": "Where the true new links rank: share of positives within the top x% of the candidates",
-    "training_curves": "Training loss and validation AP per epoch",
-}
 RUNS_COLUMNS = (
     "Configuration", "Seed", "Checkpoint", "Epochs", "Best epoch", "Last train loss", "Best val AP", "Test AP",
     "Training time",
@@ -59,9 +50,9 @@ def percent_number(value: float) -> str:
     return f"{value:.2f}%"
 
 
-def guide_rows(results: dict) -> list[tuple[str, str, Formatter]]:
+def guide_rows(results: ComparisonResults) -> list[tuple[str, str, Formatter]]:
     """The rows of the guide's "Métriques à comparer" table: (label, metric key, formatter)."""
-    k = results["lift_k"]
+    k = results.lift_k
     return [
         (f"Precision@{k}", f"precision@{k}", percent),
         (f"Recall@{k}", f"recall@{k}", percent),
@@ -70,90 +61,81 @@ def guide_rows(results: dict) -> list[tuple[str, str, Formatter]]:
     ]
 
 
-def all_metric_rows(results: dict) -> list[tuple[str, str, Formatter]]:
+def all_metric_rows(results: ComparisonResults) -> list[tuple[str, str, Formatter]]:
     """Every metric of the diagnostic, in the diagnostic's order."""
-    ks = sorted(set(results["ks"]) | {results["lift_k"]})
+    ks = sorted(set(results.ks) | {results.lift_k})
     rows = [(f"Precision@{k}", f"precision@{k}", percent) for k in ks]
     rows += [(f"Recall@{k}", f"recall@{k}", percent) for k in ks]
     rows += [
         ("Median rank", "median_rank", count),
         ("Median rank %", "median_rank_pct", percent_number),
-        (f"vs Random (lift@{results['lift_k']})", f"lift@{results['lift_k']}", lift),
+        (f"vs Random (lift@{results.lift_k})", f"lift@{results.lift_k}", lift),
         ("MRR (per company)", "mrr", plain),
         (f"Hits@{HITS_K} (per company)", f"hits@{HITS_K}", percent),
     ]
     return rows
 
 
-def model_columns(results: dict) -> list[dict]:
-    """The configurations, then the ensemble when the results have one (older compare.json files do not).
-
-    Each holds ``name``, ``label``, ``runs`` (with ``diagnostic`` and ``beats_best_baseline``) and ``summary``.
-    """
-    ensemble = results.get("ensemble")
-    return [*results["configurations"], *([ensemble] if ensemble else [])]
-
-
-def mean_std_cell(summary: dict, show: Formatter) -> str:
+def mean_std_cell(summary: MetricSummary, show: Formatter) -> str:
     """``mean ± std`` over seeds, or the value alone for one seed."""
-    if summary["n"] > 1:
-        return f"{show(summary['mean'])} ± {show(summary['std'])}"
-    return show(summary["mean"])
+    if summary.n > 1:
+        return f"{show(summary.mean)} ± {show(summary.std)}"
+    return show(summary.mean)
 
 
-def guide_table(results: dict) -> Table:
+def guide_table(results: ComparisonResults) -> Table:
     """The guide's table: one column per configuration, the ensemble, then the best baseline."""
-    best = results["best_baseline"]
-    models = model_columns(results)
-    header = ["Metric", *(c["label"] for c in models), f"{best} (best baseline)"]
+    best = results.best_baseline
+    models = results.model_columns
+    header = ["Metric", *(c.label for c in models), f"{best} (best baseline)"]
     rows = []
     for label, key, show in guide_rows(results):
-        cells = [mean_std_cell(c["summary"][key], show) for c in models]
-        rows.append([label, *cells, show(results["baselines"][best]["metrics"][key])])
+        cells = [mean_std_cell(c.summary[key], show) for c in models]
+        rows.append([label, *cells, show(results.baselines[best].metrics[key])])
     return header, rows
 
 
-def full_table(results: dict) -> Table:
+def full_table(results: ComparisonResults) -> Table:
     """Every metric for every configuration and the ensemble (mean ± std) and every baseline."""
-    baselines = results["baseline_names"]
-    models = model_columns(results)
-    header = ["Metric", *(c["name"] for c in models), *baselines]
+    baselines = results.baseline_names
+    models = results.model_columns
+    header = ["Metric", *(c.name for c in models), *baselines]
     rows = []
     for label, key, show in all_metric_rows(results):
-        cells = [mean_std_cell(c["summary"][key], show) for c in models]
-        rows.append([label, *cells, *(show(results["baselines"][name]["metrics"][key]) for name in baselines)])
+        cells = [mean_std_cell(c.summary[key], show) for c in models]
+        rows.append([label, *cells, *(show(results.baselines[name].metrics[key]) for name in baselines)])
     return header, rows
 
 
-def runs_table(results: dict) -> Table:
+def runs_table(results: ComparisonResults) -> Table:
     rows = []
-    for configuration in results["configurations"]:
-        for run in configuration["runs"]:
-            training = run["training"]
-            losses, aps = training["train_losses"], [ap for ap in training["val_aps"] if ap is not None]
+    for configuration in results.configurations:
+        for run in configuration.runs:
+            training = run.training
+            losses, aps = training.train_losses, [ap for ap in training.val_aps if ap is not None]
             rows.append([
-                configuration["name"],
-                str(run["seed"]),
-                run["checkpoint"],
-                str(training["epochs_completed"]),
-                str(training["best_epoch"]),
+                configuration.name,
+                str(run.seed),
+                run.checkpoint,
+                str(training.epochs_completed),
+                str(training.best_epoch),
                 plain(losses[-1]) if losses and losses[-1] is not None else "-",
                 plain(max(aps)) if aps else "-",
-                plain(training["test_ap"]) if training.get("test_ap") is not None else "-",
-                f"{run.get('training_seconds', 0.0):.0f} s",
+                plain(training.test_ap) if training.test_ap is not None else "-",
+                f"{run.training_seconds or 0.0:.0f} s",
             ])
     return list(RUNS_COLUMNS), rows
 
 
-def top_predictions_table(results: dict) -> tuple[str, Table] | None:
+def top_predictions_table(results: ComparisonResults) -> tuple[str, Table] | None:
     """The best configuration's top predicted new links (its first seed), or None without any."""
-    configuration = next(c for c in results["configurations"] if c["name"] == results["best_configuration"])
-    run = configuration["runs"][0]
-    top = run["diagnostic"].get("top_predictions") or []
+    configuration = next(c for c in results.configurations if c.name == results.best_configuration)
+    run = configuration.runs[0]
+    top = run.diagnostic.top_predictions or []
     if not top:
         return None
     hits = sum(item["hit"] for item in top)
-    title = f"Top {len(top)} predicted new links of {run['prefix']} ({hits} hit(s))"
+    title = f"Top {len(top)} predicted new links of {run.prefix} ({hits} hit(s))"
     rows = [
         [str(item["rank"]), item["company"], item["investor"], f"{item['score']:.4g}", "HIT" if item["hit"] else "miss"]
         for item in top
@@ -161,30 +143,33 @@ def top_predictions_table(results: dict) -> tuple[str, Table] | None:
     return title, (["Rank", "Company", "Investor", "Score", "Hit"], rows)
 
 
-def verdict_lines(results: dict) -> list[str]:
+def verdict_lines(results: ComparisonResults) -> list[str]:
     """Which baseline is best, and how often each configuration (and the ensemble) beats it."""
-    lines = [f"Best baseline: {results['best_baseline']} (highest Precision@{results['lift_k']}, ties by median rank)."]
-    for configuration in model_columns(results):
-        wins = sum(bool(run["beats_best_baseline"]) for run in configuration["runs"])
-        lines.append(f"{configuration['label']}: beats it in {wins} of {len(configuration['runs'])} seed(s).")
-    lines.append(f"Best configuration by mean Precision@{results['lift_k']}: {results['best_configuration']}.")
+    lines = [f"Best baseline: {results.best_baseline} (highest Precision@{results.lift_k}, ties by median rank)."]
+    for configuration in results.model_columns:
+        wins = sum(bool(run.beats_best_baseline) for run in configuration.runs)
+        lines.append(f"{configuration.label}: beats it in {wins} of {len(configuration.runs)} seed(s).")
+    lines.append(f"Best configuration by mean Precision@{results.lift_k}: {results.best_configuration}.")
     return lines
 
 
-def headline(results: dict) -> str:
-    window = results["window"]
-    seeds = results["seeds"]
+def headline(results: ComparisonResults) -> str:
+    window, seeds = results.window, results.seeds
     return (
-        f"Dataset '{results['dataset']}', {window['window']} window ({window['t_start']:g}, {window['t_end']:g}] days: "
-        f"{window['n_positives']:,} new links among {window['n_candidates']:,} candidate pairs "
-        f"({window['n_candidate_companies']:,} companies x {window['n_candidate_investors']:,} investors); "
-        f"{len(seeds)} seed(s) ({', '.join(map(str, seeds))}), up to {results['training'].get('n_epoch', '?')} epoch(s)"
+        f"Dataset '{results.dataset}', {window.window} window ({window.t_start:g}, {window.t_end:g}] days: "
+        f"{window.n_positives:,} new links among {window.n_candidates:,} candidate pairs "
+        f"({window.n_candidate_companies:,} companies x {window.n_candidate_investors:,} investors); "
+        f"{len(seeds)} seed(s) ({', '.join(map(str, seeds))}), up to {results.training.get('n_epoch', '?')} epoch(s)"
     )
 
 
-def format_table(results: dict) -> str:
+def _std_note(results: ComparisonResults) -> str:
+    return " (mean ± std over seeds)" if len(results.seeds) > 1 else ""
+
+
+def format_table(results: ComparisonResults) -> str:
     """The text printed by ``tgnrank compare``: headline, the guide's table, the verdicts."""
-    std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
+    std_note = _std_note(results)
     return "\n".join([headline(results), "", f"Métriques à comparer{std_note}:", *text_table(*guide_table(results)),
                       "", *verdict_lines(results)])
 
@@ -201,21 +186,21 @@ def html_table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def settings_lines(results: dict) -> list[str]:
-    shared = ", ".join(f"{key}={value}" for key, value in results["training"].items())
+def settings_lines(results: ComparisonResults) -> list[str]:
+    shared = ", ".join(f"{key}={value}" for key, value in results.training.items())
     lines = [f"Shared training flags: {shared}."]
-    lines += [f"{c['label']} ({c['name']}): {c['flags'] or 'random negatives, BCE'}" for c in results["configurations"]]
-    ensemble = results.get("ensemble")
+    lines += [f"{c.label} ({c.name}): {c.flags or 'random negatives, BCE'}" for c in results.configurations]
+    ensemble = results.ensemble
     if ensemble:
-        lines.append(f"{ensemble['label']} ({ensemble['name']}): {ensemble['combination']} of "
-                     f"{', '.join(ensemble['members'])} for each seed (no training: rebuilt from their checkpoints)")
+        lines.append(f"{ensemble.label} ({ensemble.name}): {ensemble.combination} of "
+                     f"{', '.join(ensemble.members)} for each seed (no training: rebuilt from their checkpoints)")
     return lines
 
 
-def render_markdown(results: dict, image_files: dict[str, str]) -> str:
+def render_markdown(results: ComparisonResults, image_files: dict[str, str]) -> str:
     """``report.md``; ``image_files`` maps each figure of FIGURES to its file name beside the report."""
-    std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
-    parts = [f"# Comparison on '{results['dataset']}'", "", headline(results), "",
+    std_note = _std_note(results)
+    parts = [f"# Comparison on '{results.dataset}'", "", headline(results), "",
              *(f"- {line}" for line in settings_lines(results)), "",
              f"## Métriques à comparer{std_note}", "", *markdown_table(*guide_table(results)), "",
              *(f"- {line}" for line in verdict_lines(results)), "",
@@ -239,12 +224,12 @@ img { max-width: 100%; }
 """
 
 
-def render_html(results: dict, images: dict[str, bytes]) -> str:
+def render_html(results: ComparisonResults, images: dict[str, bytes]) -> str:
     """``report.html``: no external resource; ``images`` maps each figure of FIGURES to PNG bytes."""
-    std_note = " (mean ± std over seeds)" if len(results["seeds"]) > 1 else ""
+    std_note = _std_note(results)
     items = lambda lines: "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"  # noqa: E731
     body = [
-        f"<h1>Comparison on '{html.escape(results['dataset'])}'</h1>",
+        f"<h1>Comparison on '{html.escape(results.dataset)}'</h1>",
         f"<p>{html.escape(headline(results))}</p>",
         items(settings_lines(results)),
         f"<h2>Métriques à comparer{html.escape(std_note)}</h2>",
@@ -265,21 +250,12 @@ def render_html(results: dict, images: dict[str, bytes]) -> str:
         body += [f"<h2>{html.escape(top[0])}</h2>", html_table(*top[1])]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>tgnrank comparison: {html.escape(results['dataset'])}</title><style>{STYLE}</style></head>"
+        f"<title>tgnrank comparison: {html.escape(results.dataset)}</title><style>{STYLE}</style></head>"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 
 
-def render_figures(results: dict) -> dict[str, bytes]:
-    """PNG bytes of every figure of FIGURES."""
-    return {
-        "recall_at_k": _png(_recall_figure(results)),
-        "rank_distribution": _png(_rank_figure(results)),
-        "training_curves": _png(_training_figure(results)),
-    }
-
-
-def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
+def write_report(results: ComparisonResults, out_dir: str | Path) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and the figures' PNG files (each atomically); return their paths."""
     out_dir = Path(out_dir)
     images = render_figures(results)
@@ -296,116 +272,3 @@ def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
 
 def _write_bytes(path: Path, payload: bytes) -> None:
     atomic_write(path, lambda handle: handle.write(payload))
-
-
-def _figure(n_axes: int = 1, width: float = 7.5):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, 4.5), layout="constrained")
-    return figure, figure.subplots(1, n_axes, squeeze=False)[0]
-
-
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
-def _model_color(results: dict, index: int) -> str:
-    """The colour of :func:`model_columns`' ``index``-th column: C0, C1... per configuration; the ensemble,
-    last, black (solid, where random is a black dotted line)."""
-    return f"C{index}" if index < len(results["configurations"]) else "black"
-
-
-def _baseline_style(index: int) -> dict:
-    return {"color": f"C{4 + index % 6}", "linestyle": "--", "linewidth": 1.2}
-
-
-def _recall_figure(results: dict):
-    figure, (axes,) = _figure()
-    n_candidates = results["window"]["n_candidates"]
-    grid = None
-    for index, configuration in enumerate(model_columns(results)):
-        curves = [run["diagnostic"]["recall_curve"] for run in configuration["runs"]]
-        grid = np.asarray(curves[0]["k"], dtype=np.float64)
-        recalls = np.array([np.interp(grid, curve["k"], curve["recall"]) for curve in curves])
-        color = _model_color(results, index)
-        axes.plot(grid, recalls.mean(axis=0), color=color, linewidth=2, label=configuration["label"])
-        if len(curves) > 1:
-            axes.fill_between(grid, recalls.min(axis=0), recalls.max(axis=0), color=color, alpha=0.2)
-    for index, name in enumerate(n for n in results["baseline_names"] if n != RANDOM):
-        curve = results["baselines"][name]["recall_curve"]
-        axes.plot(curve["k"], curve["recall"], label=name, **_baseline_style(index))
-    if grid is not None:
-        axes.plot(grid, np.minimum(grid, n_candidates) / n_candidates, color="black", linestyle=":", label=RANDOM)
-    for k in results["ks"]:
-        axes.axvline(k, color="#ddd", linewidth=0.8, zorder=0)
-    axes.set_xscale("log")
-    axes.set_xlabel("K (top-K candidate pairs)")
-    axes.set_ylabel("Recall@K")
-    axes.set_ylim(0, 1)
-    axes.legend(fontsize=8)
-    axes.set_title("Recall@K" + (" (band: min to max over seeds)" if len(results["seeds"]) > 1 else ""), fontsize=10)
-    return figure
-
-
-def _rank_figure(results: dict):
-    figure, (axes,) = _figure()
-    lowest = 100.0
-    for index, configuration in enumerate(model_columns(results)):
-        quantiles = [run["diagnostic"]["rank_quantiles"] for run in configuration["runs"]]
-        levels = np.asarray(quantiles[0]["levels"])
-        # Averaging quantile curves over seeds gives the distribution of a "typical" seed.
-        ranks = np.mean([q["rank_pct"] for q in quantiles], axis=0)
-        axes.step(ranks, 100 * levels, where="post", color=_model_color(results, index), linewidth=2,
-                  label=configuration["label"])
-        lowest = min(lowest, float(ranks[0]))
-    best = results["best_baseline"]
-    best_quantiles = results["baselines"][best].get("rank_quantiles")
-    if best_quantiles is not None:
-        ranks = np.asarray(best_quantiles["rank_pct"])
-        axes.step(ranks, 100 * np.asarray(best_quantiles["levels"]), where="post",
-                  label=f"{best} (best baseline)", **_baseline_style(0))
-        lowest = min(lowest, float(ranks[0]))
-    diagonal = np.geomspace(max(lowest, 1e-6), 100.0, 50)
-    axes.plot(diagonal, diagonal, color="black", linestyle=":", label=RANDOM)
-    axes.set_xscale("log")
-    axes.set_xlabel("rank as % of the candidate pairs (1 = best)")
-    axes.set_ylabel("% of the true new links ranked at or above")
-    axes.set_ylim(0, 100)
-    axes.legend(fontsize=8)
-    axes.set_title("Rank distribution of the positives (ECDF; higher and further left is better)", fontsize=10)
-    return figure
-
-
-def _training_figure(results: dict):
-    from matplotlib.ticker import MaxNLocator
-
-    figure, (loss_axes, ap_axes) = _figure(2, width=11)
-    styles = ("-", "--", ":", "-.")
-    for index, configuration in enumerate(results["configurations"]):
-        for run_index, run in enumerate(configuration["runs"]):
-            training = run["training"]
-            label = configuration["label"]
-            if len(configuration["runs"]) > 1:
-                label += f" s{run['seed']}"
-            style = {"color": f"C{index}", "linestyle": styles[run_index % len(styles)], "marker": "o", "markersize": 3}
-            epochs = np.arange(1, len(training["train_losses"]) + 1)
-            val_aps = _floats(training["val_aps"])
-            loss_axes.plot(epochs, _floats(training["train_losses"]), label=label, **style)
-            ap_axes.plot(epochs, val_aps, label=label, **style)
-            best = training.get("best_epoch")
-            if best is not None and best < len(val_aps):
-                ap_axes.plot(best + 1, val_aps[best], marker="*", markersize=12, color=f"C{index}", linestyle="none")
-    loss_axes.set_yscale("log")  # focal losses are several times smaller than BCE ones
-    loss_axes.set_title("training loss (log scale)", fontsize=10)
-    ap_axes.set_title("validation AP (random negatives; star: the epoch kept)", fontsize=10)
-    for axes in (loss_axes, ap_axes):
-        axes.set_xlabel("epoch")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ap_axes.legend(fontsize=8)
-    return figure
-
-
-def _floats(values: list) -> np.ndarray:
-    return np.array([np.nan if value is None else value for value in values], dtype=np.float64)

@@ -1,0 +1,139 @@
+"""What a comparison has finished, in ``compare-state.json``, so that a later call resumes.
+
+The state records, for each finished (configuration, seed), its checkpoint, its training history and
+its diagnostic, and for each seed the ensemble's diagnostic (dropped whenever one of its members is
+trained again). A later call with the same training settings and the same dataset skips those; a call
+whose settings would make the stored models wrong (another epoch count, model size, dataset, ...) is
+refused unless ``restart`` discards the state. Changing only the window, the K or the baselines keeps
+the trained models and recomputes the diagnostics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tgnrank.data.events import EventData
+from tgnrank.errors import ConfigError, DataFormatError
+from tgnrank.experiments.presets import CompareSettings
+from tgnrank.train.config import upgrade_flat_config
+from tgnrank.train.outputs import write_json
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "compare-state.json"
+STATE_FORMAT = "tgnrank-compare-state"
+STATE_VERSION = 2  # 2: fingerprints hold every declared setting (version 1 lacks those added since)
+
+
+@dataclass
+class ComparisonState:
+    """What is finished, as stored in ``compare-state.json``; see the module docstring."""
+
+    path: Path
+    training: dict
+    dataset: dict
+    baselines: dict | None = None
+    runs: dict = field(default_factory=dict)
+    ensembles: dict = field(default_factory=dict)
+
+    @staticmethod
+    def run_key(configuration: str, seed: int) -> str:
+        return f"{configuration}@{seed}"
+
+    def save(self) -> None:
+        write_json(self.path, {
+            "format": STATE_FORMAT,
+            "format_version": STATE_VERSION,
+            "training": self.training,
+            "dataset": self.dataset,
+            "baselines": self.baselines,
+            "runs": self.runs,
+            "ensembles": self.ensembles,
+        })
+
+
+def dataset_fingerprint(data: EventData) -> dict:
+    """Name, sizes and a hash of the events, so that a regenerated or edited dataset is noticed."""
+    events = data.events
+    digest = hashlib.sha256()
+    for array in (events.sources, events.destinations, events.timestamps, events.edge_idxs):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((data.node_features.shape, data.edge_features.shape)).encode())
+    return {
+        "name": data.name, "n_nodes": int(data.n_nodes), "n_events": int(data.n_events), "sha256": digest.hexdigest(),
+    }
+
+
+def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
+    """The state to continue from: the stored one when it matches ``settings``, else a fresh one.
+
+    Raises ConfigError, listing what differs, when a stored state was made with other training
+    arguments or another dataset and ``settings.restart`` is not set.
+    """
+    path = settings.out_dir / STATE_FILE
+    training = settings.training_fingerprint()
+    fresh = ComparisonState(path=path, training=training, dataset=dataset)
+    if not path.exists():
+        return fresh
+    if settings.restart:
+        logger.info("--restart: discarding the finished runs recorded in %s", path)
+        return fresh
+    stored = _read_state(path)
+    version = stored.get("format_version", 1)
+    stored_training = {name: upgrade_flat_config(flags, version) for name, flags in stored.get("training", {}).items()}
+    differences = _differences(stored_training, training)
+    differences += _dataset_differences(stored.get("dataset", {}), dataset)
+    if differences:
+        raise ConfigError(
+            f"{path} records a comparison made with other arguments, so its models cannot be reused:\n  "
+            + "\n  ".join(differences)
+            + "\nrerun with the same arguments to resume, pass --restart to retrain everything, "
+            "or choose another --out"
+        )
+    state = ComparisonState(path=path, training=training, dataset=dataset,
+                            baselines=stored.get("baselines"), runs=dict(stored.get("runs") or {}),
+                            ensembles=dict(stored.get("ensembles") or {}))
+    logger.info("Resuming from %s: %d finished run(s)", path, len(state.runs))
+    return state
+
+
+def _read_state(path: Path) -> dict:
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataFormatError(f"{path}: cannot be read as a comparison state ({error}); pass --restart") from error
+    if not isinstance(stored, dict) or stored.get("format") != STATE_FORMAT:
+        raise DataFormatError(f"{path}: is not a tgnrank comparison state; pass --restart or choose another --out")
+    return stored
+
+
+def _differences(stored: dict, current: dict) -> list[str]:
+    """One line per flag whose value differs (the same line once even if several configurations differ)."""
+    lines: list[str] = []
+    added = sorted(set(current) - set(stored))
+    dropped = sorted(set(stored) - set(current))
+    if added or dropped:
+        lines.append(f"configurations: stored {sorted(stored)}, now {sorted(current)}")
+    for name in sorted(set(stored) & set(current)):
+        for key in sorted(set(stored[name]) | set(current[name])):
+            was, now = stored[name].get(key), current[name].get(key)
+            line = f"--{key}: stored {was!r}, now {now!r}"
+            if was != now and line not in lines:
+                lines.append(line)
+    return lines
+
+
+def _dataset_differences(stored: dict, current: dict) -> list[str]:
+    if stored == current or stored.get("name") != current["name"]:
+        return []  # another name is already reported as a different --data
+    return [
+        f"dataset '{current['name']}' changed since (stored {stored.get('n_events')} events over "
+        f"{stored.get('n_nodes')} nodes, now {current['n_events']} over {current['n_nodes']}, or the same sizes "
+        "with other events)"
+    ]
