@@ -36,7 +36,7 @@ from tgnrank.train.device import select_device
 from tgnrank.train.records import TrainingCallbacks
 from tgnrank.train.steps import train_epoch
 from tgnrank.train.training_data import load_training_data, set_seeds
-from tgnrank.train.losses import link_prediction_loss, make_loss
+from tgnrank.train.losses import make_pair_loss
 from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
 
 SAMPLING_REPEATS = 5
@@ -168,7 +168,7 @@ def training_step(setup, sampler, config: TrainConfig, train, chunk: slice, devi
     positive_logits, negative_logits = model.compute_edge_logits(
         sources, destinations, negatives, train.timestamps[chunk], train.edge_idxs[chunk], config.n_degree
     )
-    link_prediction_loss(criterion, positive_logits, negative_logits).backward()
+    criterion(positive_logits, negative_logits).backward()
     optimizer.step()
     if config.use_memory:
         model.detach_memory()
@@ -182,7 +182,7 @@ def training_setup(config: TrainConfig, training_data, device):
     finder = build_neighbor_finder(training_data.split.train, training_data.data.n_nodes, config)
     model = build_training_model(config, training_data.data, finder, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    return model, optimizer, make_loss(config.use_focal_loss, config.focal_alpha, config.focal_gamma), finder
+    return model, optimizer, make_pair_loss(config.loss, config.focal_alpha, config.focal_gamma, config.softmax_temperature), finder
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from tgnrank.train.config import TrainConfig
 from tgnrank.train.early_stopping import EarlyStopping
 from tgnrank.train.evaluation import validate
 from tgnrank.train.logs import log_epoch
-from tgnrank.train.losses import LossFunction, make_loss
+from tgnrank.train.losses import PairLoss, make_pair_loss
 from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
 from tgnrank.train.outputs import RunPaths, write_pickle
 from tgnrank.train.records import EpochRecord, TrainingCallbacks, history_metrics
@@ -40,7 +40,7 @@ class RunParts:
 
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
-    criterion: LossFunction
+    criterion: PairLoss
     sampler: object
     train_finder: object
     full_finder: object
@@ -55,7 +55,7 @@ class RunParts:
         return cls(
             model=model,
             optimizer=torch.optim.Adam(model.parameters(), lr=config.optim.lr),
-            criterion=make_loss(loss.use_focal_loss, loss.focal_alpha, loss.focal_gamma),
+            criterion=make_pair_loss(loss.loss, loss.focal_alpha, loss.focal_gamma, loss.softmax_temperature),
             sampler=training_sampler(config, data, split.train, device),
             train_finder=train_finder,
             full_finder=build_neighbor_finder(split.full, data.n_nodes, config),

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 # Settings declared for work in progress, whose other values training cannot honour yet: refused
 # rather than silently trained with the default.
 NOT_YET_IMPLEMENTED = {
-    "loss": ("bce", "focal"),
     "neg_sampling": ("uniform",),
     "early_stop_metric": ("ap",),
     "link_predictor": ("mlp",),

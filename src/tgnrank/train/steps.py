@@ -12,7 +12,7 @@ from tgnrank.data import EventData
 from tgnrank.data.events import Interactions
 from tgnrank.errors import TgnrankError
 from tgnrank.train.config import TrainConfig
-from tgnrank.train.losses import LossFunction, link_prediction_loss
+from tgnrank.train.losses import PairLoss
 from tgnrank.train.records import TrainingCallbacks
 
 
@@ -23,7 +23,7 @@ class TrainingDiverged(TgnrankError):
 def train_epoch(
     model,
     optimizer: torch.optim.Optimizer,
-    criterion: LossFunction,
+    criterion: PairLoss,
     events: Interactions,
     sampler,
     config: TrainConfig,
@@ -31,6 +31,8 @@ def train_epoch(
     callbacks: TrainingCallbacks,
 ) -> tuple[float, float]:
     """One pass over ``events`` in chronological batches of ``config.optim.bs``; returns (mean loss, seconds).
+
+    ``criterion`` maps a batch's ``(positive_logits, negative_logits)`` to its loss (``make_pair_loss``).
 
     The loss of ``backprop_every`` consecutive batches is averaged before each optimiser step, then
     the memory is detached so gradients never reach further back than those batches.
@@ -65,14 +67,14 @@ def train_epoch(
     return float(np.mean(step_losses)), time.perf_counter() - start
 
 
-def _batch_loss(model, criterion: LossFunction, events: Interactions, sampler, config: TrainConfig, batch: int):
+def _batch_loss(model, criterion: PairLoss, events: Interactions, sampler, config: TrainConfig, batch: int):
     chunk = slice(batch * config.optim.bs, (batch + 1) * config.optim.bs)
     sources, destinations = events.sources[chunk], events.destinations[chunk]
     negatives = sampler.sample(sources, destinations, n_neg=config.negatives.n_neg)
     positive_logits, negative_logits = model.compute_edge_logits(
         sources, destinations, negatives, events.timestamps[chunk], events.edge_idxs[chunk], config.neighbors.n_degree
     )
-    return link_prediction_loss(criterion, positive_logits, negative_logits)
+    return criterion(positive_logits, negative_logits)
 
 
 def training_sampler(config: TrainConfig, data: EventData, train: Interactions, device: torch.device):
