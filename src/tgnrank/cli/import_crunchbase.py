@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from tgnrank.cli.flags import add_setting
+
 HELP = "import a Crunchbase investments CSV export into data/ml_{name}.*"
 
 
@@ -21,12 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="take static node attributes and vocabularies from events up to this date (default: the "
         "--train_quantile time quantile, where training ends); time-aware activity features do not use it",
     )
-    parser.add_argument(
-        "--train_quantile",
-        type=float,
-        default=0.70,
-        help="time quantile ending the training period, the default --feature_cutoff (default: 0.70)",
-    )
+    add_setting(parser, "train_quantile", help="time quantile ending the training period, the default --feature_cutoff")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tgnrank.cli.flags import add_setting
+from tgnrank.config.sections import DataConfig
 from tgnrank.errors import ConfigError
 
 HELP = "summarise a dataset (counts, time span, degrees, syndicates, splits, feature similarity)"
@@ -15,12 +17,8 @@ HELP = "summarise a dataset (counts, time span, degrees, syndicates, splits, fea
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="synthetic", help="dataset name: reads data/ml_{data}.* (default: synthetic)")
     parser.add_argument("--data_dir", default="data", help="directory holding the dataset (default: data)")
-    parser.add_argument(
-        "--train_quantile", type=float, default=0.70, help="end of training, as a time quantile (default: 0.70)"
-    )
-    parser.add_argument(
-        "--val_quantile", type=float, default=0.85, help="end of validation, as a time quantile (default: 0.85)"
-    )
+    for name in ("train_quantile", "val_quantile"):
+        add_setting(parser, name)
     parser.add_argument("--json", action="store_true", help="print the statistics as JSON instead of text")
 
 
@@ -29,11 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from tgnrank.data.activity import feature_kinds
     from tgnrank.data.stats import dataset_statistics
 
-    if not 0.0 < args.train_quantile < args.val_quantile < 1.0:
-        raise ConfigError(
-            f"--train_quantile ({args.train_quantile}) and --val_quantile ({args.val_quantile}) must satisfy "
-            "0 < train_quantile < val_quantile < 1"
-        )
+    DataConfig(train_quantile=args.train_quantile, val_quantile=args.val_quantile)  # the declared checks
     data = open_dataset(args.data, args.data_dir)
     if data.n_events == 0:
         raise ConfigError(f"--data {args.data}: the dataset in {args.data_dir} has no events")

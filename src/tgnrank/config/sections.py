@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tgnrank.config.params import Boolean, FileName, Interval, Options, Section, Text, flag, setting
+from tgnrank.data.splits import DEFAULT_TRAIN_QUANTILE, DEFAULT_VAL_QUANTILE
 from tgnrank.errors import ConfigError
 from tgnrank.sampling.curriculum import CURRICULA, DEFAULT_CURRICULUM, DEFAULT_CURRICULUM_EPOCHS
 
-DEFAULT_TRAIN_QUANTILE = 0.70
-DEFAULT_VAL_QUANTILE = 0.85
 DEFAULT_HARD_NEG_TOPK = 50
 DEFAULT_MULTIHOP_TOPK = 100
 HARD_NEG_SIMILARITIES = ("features", "memory")  # raw node features, or the memory after each epoch

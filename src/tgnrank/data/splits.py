@@ -19,6 +19,9 @@ from tgnrank.errors import ConfigError
 
 TGN_SPLIT_SEED = 2020
 NEW_NODE_SHARE = 0.1
+# TGN's quantiles; the training configuration declares them as settings with these defaults.
+DEFAULT_TRAIN_QUANTILE = 0.70
+DEFAULT_VAL_QUANTILE = 0.85
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ def validate_quantiles(train_quantile: float, val_quantile: float) -> None:
 
 def chronological_split(
     events: Interactions,
-    train_quantile: float = 0.70,
-    val_quantile: float = 0.85,
+    train_quantile: float = DEFAULT_TRAIN_QUANTILE,
+    val_quantile: float = DEFAULT_VAL_QUANTILE,
     different_new_nodes: bool = False,
     seed: int = TGN_SPLIT_SEED,
 ) -> TemporalSplit:

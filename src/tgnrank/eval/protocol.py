@@ -21,7 +21,7 @@ from scipy import sparse
 
 from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
-from tgnrank.data.splits import chronological_split
+from tgnrank.data.splits import DEFAULT_TRAIN_QUANTILE, DEFAULT_VAL_QUANTILE, chronological_split
 from tgnrank.errors import ConfigError, TgnrankError
 
 WINDOWS = ("val", "test")
@@ -107,7 +107,10 @@ class CandidateSet:
 
 
 def window_bounds(
-    events: Interactions, window: str, train_quantile: float = 0.70, val_quantile: float = 0.85
+    events: Interactions,
+    window: str,
+    train_quantile: float = DEFAULT_TRAIN_QUANTILE,
+    val_quantile: float = DEFAULT_VAL_QUANTILE,
 ) -> tuple[float, float]:
     """(t_start, t_end) of the "val" window (val_time, test_time] or the "test" window (test_time, max t]."""
     if window not in WINDOWS:
@@ -124,7 +127,10 @@ def window_bounds(
 
 
 def build_window(
-    events: Interactions, window: str = "test", train_quantile: float = 0.70, val_quantile: float = 0.85
+    events: Interactions,
+    window: str = "test",
+    train_quantile: float = DEFAULT_TRAIN_QUANTILE,
+    val_quantile: float = DEFAULT_VAL_QUANTILE,
 ) -> CandidateSet:
     """The candidate set of the named window, with the chronological split's time quantiles."""
     t_start, t_end = window_bounds(events, window, train_quantile, val_quantile)
