@@ -1,0 +1,238 @@
+"""A learned fusion of the history's signals: LightGBM ``lambdarank`` over per-pair features.
+
+The fusion is fitted on windows that end where the evaluated window starts, so it never reads a label
+of the window it ranks:
+
+* fitting windows: the validation window (t_start, t_end] and, with ``n_windows > 1``, the windows of
+  the same length just before it, (t_start - k L, t_end - k L] for k = 1 .. n_windows - 1 (L = t_end -
+  t_start). Each window's features come from its own history (events up to its start) and its labels
+  are its new links, exactly as the diagnostic defines positives;
+* per candidate company of a fitting window: all its positives and ``negatives_per_company`` candidate
+  investors drawn uniformly (seeded) among the others. One query group per company, so ``lambdarank``
+  learns to order each company's investors, which is what MRR and Hits@10 measure.
+
+Extra scorers (a trained model's logit, say) are extra feature columns: ``extra_scorers`` maps a name
+to a factory ``candidates -> CandidateScorer`` called once per window, so each window's scores come
+from its own history.
+
+Applying the fusion to a window builds that window's features from its history and streams the grid
+block by block (:class:`FusedScorer`), so it plugs into :func:`tgnrank.eval.scoring.rank_candidates`
+like any scorer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from tgnrank.data.events import Interactions, atomic_write
+from tgnrank.errors import ConfigError, TgnrankError
+from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures
+from tgnrank.eval.protocol import CandidateSet, build_candidates
+
+logger = logging.getLogger(__name__)
+
+ScorerFactory = Callable[[CandidateSet], object]
+FEATURE_BLOCK_PAIRS = 1 << 18
+
+
+@dataclass(frozen=True)
+class FusionOptions:
+    """How the fusion is fitted; defaults chosen on the real-data benchmark (docs/design.md)."""
+
+    n_windows: int = 3
+    negatives_per_company: int = 200
+    n_trees: int = 150
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_data_in_leaf: int = 50
+    seed: int = 0
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_windows", "negatives_per_company", "n_trees", "num_leaves", "min_data_in_leaf"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"fusion {name} must be an integer >= 1, got {value!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
+            raise ConfigError(f"fusion learning_rate must be a number in (0, 1], got {self.learning_rate!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise ConfigError(f"fusion threads must be an integer >= 0 (0 = LightGBM's default), got {self.threads!r}")
+
+
+@dataclass
+class FittedWindow:
+    """What one fitting window contributed: its bounds, positives and sampled rows."""
+
+    t_start: float
+    t_end: float
+    n_positives: int
+    n_rows: int
+
+
+@dataclass
+class FusedRanker:
+    """A fitted fusion: the LightGBM booster and the feature columns it reads, in order."""
+
+    booster: object
+    feature_names: tuple[str, ...]
+    extra_names: tuple[str, ...]
+    windows: list[FittedWindow] = field(default_factory=list)
+
+    def importances(self) -> dict[str, float]:
+        """Each feature's share of the total split gain (sums to 1), highest first."""
+        gains = np.asarray(self.booster.feature_importance(importance_type="gain"), dtype=np.float64)
+        shares = gains / gains.sum() if gains.sum() > 0 else gains
+        order = np.argsort(-shares, kind="stable")
+        return {self.feature_names[j]: float(shares[j]) for j in order}
+
+    def scorer(
+        self,
+        candidates: CandidateSet,
+        static_node_features: np.ndarray,
+        edge_features: np.ndarray,
+        extra_scorers: Mapping[str, ScorerFactory] | None = None,
+    ) -> "FusedScorer":
+        extras = dict(extra_scorers or {})
+        if tuple(extras) != self.extra_names:
+            raise ConfigError(
+                f"this fusion was fitted with the extra scorers {list(self.extra_names)}, got {list(extras)}"
+            )
+        features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
+        return FusedScorer(self, features, [factory(candidates) for factory in extras.values()])
+
+    def save(self, path: str | Path) -> None:
+        """Write the booster as LightGBM's text model (atomically)."""
+        text = self.booster.model_to_string()
+        atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+class FusedScorer:
+    """Scores blocks of the candidate grid with a :class:`FusedRanker` (a CandidateScorer)."""
+
+    def __init__(self, ranker: FusedRanker, features: PairFeatures, extra_scorers: list):
+        self.ranker, self.features, self.extra_scorers = ranker, features, extra_scorers
+
+    def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
+        n_investors = self.features.candidates.n_investors
+        step = max(1, FEATURE_BLOCK_PAIRS // max(1, n_investors))
+        parts = []
+        for first in range(row_start, row_stop, step):
+            last = min(first + step, row_stop)
+            block = _feature_block(self.features, self.extra_scorers, first, last)
+            flat = block.reshape(-1, block.shape[2])
+            parts.append(self.ranker.booster.predict(flat).reshape(last - first, n_investors))
+        return np.concatenate(parts, axis=0)
+
+
+def fitting_windows(events: Interactions, t_start: float, t_end: float, n_windows: int) -> list[CandidateSet]:
+    """The candidate sets of the fitting windows ending at ``t_end``, latest first.
+
+    Earlier windows without a positive (the data starts too late) are skipped; the latest must have one.
+    """
+    length = t_end - t_start
+    if not length > 0:
+        raise ConfigError(f"the fitting window ({t_start:g}, {t_end:g}] is empty")
+    windows = []
+    for k in range(n_windows):
+        try:
+            windows.append(build_candidates(events, t_start - k * length, t_end - k * length, window=f"fit-{k}"))
+        except TgnrankError:
+            if k == 0:
+                raise
+            logger.info("fusion: fitting window %d has no new link between known nodes; skipped", k)
+    return windows
+
+
+def fit_fusion(
+    events: Interactions,
+    t_start: float,
+    t_end: float,
+    static_node_features: np.ndarray,
+    edge_features: np.ndarray,
+    options: FusionOptions = FusionOptions(),
+    extra_scorers: Mapping[str, ScorerFactory] | None = None,
+) -> FusedRanker:
+    """Fit the fusion on the window (t_start, t_end] and the ``options.n_windows - 1`` windows before it.
+
+    Only events with t <= t_end are ever read, so a fusion fitted on the validation window has seen
+    nothing of the test window.
+    """
+    import lightgbm
+
+    extras = dict(extra_scorers or {})
+    past = events.select(events.timestamps <= t_end)
+    rng = np.random.default_rng(options.seed)
+    matrices, labels, groups, fitted = [], [], [], []
+    for candidates in fitting_windows(past, t_start, t_end, options.n_windows):
+        features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
+        scorers = [factory(candidates) for factory in extras.values()]
+        x, y, g = _sample_window(candidates, features, scorers, options.negatives_per_company, rng)
+        matrices.append(x)
+        labels.append(y)
+        groups.append(g)
+        fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(y)))
+    names = FEATURE_NAMES + tuple(extras)
+    params = dict(
+        objective="lambdarank",
+        learning_rate=options.learning_rate,
+        num_leaves=options.num_leaves,
+        min_data_in_leaf=options.min_data_in_leaf,
+        feature_fraction=0.8,
+        bagging_fraction=0.8,
+        bagging_freq=1,
+        seed=options.seed,
+        deterministic=True,
+        force_row_wise=True,
+        num_threads=options.threads,
+        verbose=-1,
+    )
+    dataset = lightgbm.Dataset(
+        np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
+    )
+    booster = lightgbm.train(params, dataset, num_boost_round=options.n_trees)
+    return FusedRanker(booster, names, tuple(extras), fitted)
+
+
+def _feature_block(features: PairFeatures, extra_scorers: list, row_start: int, row_stop: int) -> np.ndarray:
+    """(rows, I, F + extras) float32: the pair features followed by each extra scorer's scores."""
+    block = features.block(row_start, row_stop)
+    if not extra_scorers:
+        return block
+    extras = [np.asarray(scorer.score_block(row_start, row_stop), dtype=np.float32) for scorer in extra_scorers]
+    return np.concatenate([block, np.stack(extras, axis=2)], axis=2)
+
+
+def _sample_window(
+    candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rng
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature rows, 0/1 labels and per-company group sizes: every positive and up to
+    ``negatives_per_company`` uniformly drawn other candidates of each candidate company."""
+    step = max(1, FEATURE_BLOCK_PAIRS // max(1, candidates.n_investors))
+    matrices, labels, groups = [], [], []
+    for row_start in range(0, candidates.n_companies, step):
+        row_stop = min(row_start + step, candidates.n_companies)
+        is_candidate = candidates.block_mask(row_start, row_stop)
+        is_positive = np.zeros_like(is_candidate)
+        positives = candidates.block_positives(row_start, row_stop)
+        is_positive[candidates.positive_rows[positives] - row_start, candidates.positive_cols[positives]] = True
+        # Each row keeps its positives and the negatives with the smallest random keys.
+        keys = rng.random(is_candidate.shape)
+        keys[~is_candidate | is_positive] = np.inf
+        n_negatives = min(negatives_per_company, is_candidate.shape[1])
+        chosen = np.zeros_like(is_candidate)
+        picked = np.argpartition(keys, n_negatives - 1, axis=1)[:, :n_negatives]
+        np.put_along_axis(chosen, picked, True, axis=1)
+        chosen &= np.isfinite(keys)
+        chosen |= is_positive
+        rows, cols = np.nonzero(chosen)
+        block = _feature_block(features, scorers, row_start, row_stop)
+        matrices.append(block[rows, cols])
+        labels.append(is_positive[rows, cols].astype(np.int32))
+        groups.append(np.bincount(rows, minlength=row_stop - row_start))
+    sizes = np.concatenate(groups)
+    return np.concatenate(matrices), np.concatenate(labels), sizes[sizes > 0]

@@ -1,0 +1,169 @@
+"""The learned fusion: pair features computed by hand, the fit/apply split, and a case that needs two signals."""
+
+import numpy as np
+import pytest
+
+from tgnrank.data.events import Interactions
+from tgnrank.errors import ConfigError
+from tgnrank.eval.fusion import FusionOptions, fit_fusion, fitting_windows
+from tgnrank.eval.metrics import ranking_metrics
+from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures
+from tgnrank.eval.protocol import build_candidates
+from tgnrank.eval.scoring import rank_candidates
+
+
+def _events(pairs_and_times) -> Interactions:
+    pairs_and_times = sorted(pairs_and_times, key=lambda row: row[2])
+    sources = np.array([row[0] for row in pairs_and_times], dtype=np.int64)
+    destinations = np.array([row[1] for row in pairs_and_times], dtype=np.int64)
+    timestamps = np.array([row[2] for row in pairs_and_times], dtype=np.float64)
+    n = len(sources)
+    return Interactions(sources, destinations, timestamps, np.arange(1, n + 1), np.zeros(n))
+
+
+def _feature(features: PairFeatures, name: str) -> np.ndarray:
+    return features.block(0, features.candidates.n_companies)[:, :, FEATURE_NAMES.index(name)]
+
+
+def test_pair_features_match_hand_computed_values():
+    # Companies 1, 2, 3; investors 4, 5, 6. History up to t=10: 1-4 (t=0), 2-4 (t=10), 2-5 (t=10),
+    # 3-6 (t=5). Window (10, 20]: 1-5 is new (company 1, investor 5 both known).
+    events = _events([(1, 4, 0.0), (2, 4, 10.0), (2, 5, 10.0), (3, 6, 5.0), (1, 5, 15.0)])
+    candidates = build_candidates(events, 10.0, 20.0)
+    assert list(candidates.companies) == [1] and list(candidates.investors) == [4, 5, 6]
+    static = np.zeros((7, 2))
+    static[1] = [1.0, 0.0]
+    static[2] = [1.0, 0.0]
+    static[3] = [0.0, 1.0]
+    edge = np.zeros((6, 1))
+    features = PairFeatures.from_candidates(candidates, static, edge, half_life=10.0)
+
+    # Investor 5 co-invested with company 1's investor 4 once (in company 2); investor 6 never.
+    assert _feature(features, "log_coinvestment")[0, 1:].tolist() == pytest.approx([np.log1p(1), 0.0])
+    # Decayed path 1 -4- 2 -5: decay(1-4) * decay(2-4) * decay(2-5) = 0.5 ** (10 / 10) * 1 * 1.
+    assert _feature(features, "log_decayed_coinvestment")[0, 1] == pytest.approx(np.log1p(0.5))
+    assert _feature(features, "log_coinvestors")[0, 1:].tolist() == pytest.approx([np.log1p(1), 0.0])
+    # Resource allocation of 1 -4- 2 -5: 1 / deg(4) / deg(2) = 1 / 2 / 2, scaled by 1e3 before log1p.
+    assert _feature(features, "resource_allocation")[0, 1] == pytest.approx(np.log1p(1e3 / 4))
+    # Investor 4: two events, the last at t=10 (0 days ago), the first 10 days ago.
+    assert _feature(features, "investor_log_events")[0].tolist() == pytest.approx(np.log1p([2, 1, 1]))
+    assert _feature(features, "investor_log_days_since_last")[0].tolist() == pytest.approx(np.log1p([0, 0, 5]))
+    assert _feature(features, "investor_log_days_since_first")[0].tolist() == pytest.approx(np.log1p([10, 0, 5]))
+    # Investor 4's deals: company 1's first round (t=0) and company 2's first round: both first deals.
+    assert _feature(features, "investor_new_company_share")[0, 0] == pytest.approx(1.0)
+    # Company 1 funded only by 4, once, 10 days ago.
+    assert _feature(features, "company_log_investors")[0, 0] == pytest.approx(np.log1p(1))
+    assert _feature(features, "company_log_days_since_last")[0, 0] == pytest.approx(np.log1p(10))
+    # Static profile: investors 4 and 5 funded only [1, 0]-companies, 6 only a [0, 1]-company.
+    assert _feature(features, "static_similarity")[0].tolist() == pytest.approx([1.0, 1.0, 0.0])
+    assert _feature(features, "static_share")[0].tolist() == pytest.approx([1.0, 1.0, 0.0])
+
+
+def test_pair_features_read_nothing_of_the_window():
+    events = _events([(1, 4, 0.0), (2, 4, 10.0), (2, 5, 10.0), (3, 6, 5.0), (1, 5, 15.0), (3, 5, 18.0)])
+    candidates = build_candidates(events, 10.0, 20.0)
+    static, edge = np.eye(7), np.ones((7, 1))
+    reference = PairFeatures.from_candidates(candidates, static, edge).block(0, 1)
+    moved_edge = edge.copy()
+    moved_edge[5:] = 99.0  # the window's edge features
+    changed = PairFeatures.from_candidates(candidates, static, moved_edge).block(0, 1)
+    np.testing.assert_array_equal(reference, changed)
+
+
+def _two_signal_events(seed: int):
+    """Companies 1..40, investors 41..100. Every company and investor has history up to t=0; in each
+    later window a company newly links exactly to the investors where both hidden bits agree:
+    ``a`` is a per-investor bit (like activity), ``b`` a per-pair bit (like a shared syndicate)."""
+    rng = np.random.default_rng(seed)
+    companies, investors = np.arange(1, 41), np.arange(41, 101)
+    a = rng.random(len(investors)) < 0.5
+    b = rng.random((len(companies), len(investors))) < 0.5
+    rows = [(c, investors[j % len(investors)], -1.0 - j) for j, c in enumerate(companies)]
+    rows += [(companies[j % len(companies)], i, -100.0 - j) for j, i in enumerate(investors)]
+    history_pairs = {(row[0], row[1]) for row in rows}
+    windows = [(0.0, 10.0), (10.0, 20.0), (20.0, 30.0)]
+    for w, (start, _) in enumerate(windows):
+        for r, c in enumerate(companies[w::3]):
+            for j in np.flatnonzero(a & b[c - 1]):
+                if (c, investors[j]) not in history_pairs:
+                    rows.append((c, investors[j], start + 5.0))
+    events = _events(rows)
+    return events, a, b, companies, investors
+
+
+class _Signal:
+    """An extra scorer reading one hidden bit for the candidate grid."""
+
+    def __init__(self, candidates, values):
+        self.rows = values[candidates.companies - 1] if values.ndim == 2 else np.broadcast_to(
+            values, (candidates.n_companies, len(values))
+        )
+        self.cols = candidates.investors - 41
+
+    def score_block(self, row_start, row_stop):
+        return self.rows[row_start:row_stop][:, self.cols].astype(np.float64)
+
+
+def test_fusion_beats_each_of_two_signals_it_needs_together():
+    events, a, b, _, _ = _two_signal_events(0)
+    extras = {
+        "activity_bit": lambda candidates: _Signal(candidates, a.astype(float)),
+        "pair_bit": lambda candidates: _Signal(candidates, b.astype(float)),
+    }
+    static = np.zeros((101, 1))
+    edge = np.zeros((len(events) + 1, 1))
+    options = FusionOptions(n_windows=2, negatives_per_company=60, n_trees=30, min_data_in_leaf=5)
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, options, extras)
+    assert [window.t_end for window in ranker.windows] == [20.0, 10.0]
+    test = build_candidates(events, 20.0, 30.0)
+    fused = ranking_metrics(rank_candidates(test, ranker.scorer(test, static, edge, extras)).ranks)
+    for name, factory in extras.items():
+        alone = ranking_metrics(rank_candidates(test, factory(test)).ranks)
+        assert fused["mrr"] > alone["mrr"] + 0.05, name
+    assert set(ranker.importances()) == set(FEATURE_NAMES) | set(extras)
+    assert sum(ranker.importances().values()) == pytest.approx(1.0)
+
+
+def test_fusion_never_reads_the_labels_of_the_window_it_ranks():
+    events, *_ = _two_signal_events(1)
+    static = np.zeros((101, 1))
+    edge = np.zeros((len(events) + 1, 1))
+    options = FusionOptions(n_windows=2, negatives_per_company=30, n_trees=10, min_data_in_leaf=5)
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, options)
+    # Corrupt the test window (20, 30]: other investors, other times. The fitted trees must not change.
+    in_test = events.timestamps > 20.0
+    corrupted_destinations = events.destinations.copy()
+    corrupted_destinations[in_test] = 41 + (corrupted_destinations[in_test] * 7) % 60
+    corrupted = Interactions(
+        events.sources, corrupted_destinations, np.where(in_test, 29.0, events.timestamps),
+        events.edge_idxs, events.labels,
+    )
+    again = fit_fusion(corrupted, 10.0, 20.0, static, edge, options)
+    assert again.booster.model_to_string() == ranker.booster.model_to_string()
+
+
+def test_fitting_windows_skip_earlier_windows_without_positives():
+    events, *_ = _two_signal_events(2)
+    windows = fitting_windows(events, 10.0, 20.0, n_windows=5)
+    assert [(w.t_start, w.t_end) for w in windows] == [(10.0, 20.0), (0.0, 10.0)]
+
+
+def test_fusion_options_name_the_bad_setting():
+    with pytest.raises(ConfigError, match="n_windows"):
+        FusionOptions(n_windows=0)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        FusionOptions(learning_rate=0.0)
+
+
+def test_saved_fusion_reloads_with_the_same_predictions(tmp_path):
+    import lightgbm
+
+    events, *_ = _two_signal_events(3)
+    static = np.zeros((101, 1))
+    edge = np.zeros((len(events) + 1, 1))
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(n_windows=1, n_trees=5, min_data_in_leaf=5))
+    path = tmp_path / "fusion.txt"
+    ranker.save(path)
+    rows = np.random.default_rng(0).random((10, len(ranker.feature_names)))
+    reloaded = lightgbm.Booster(model_file=str(path))
+    np.testing.assert_allclose(reloaded.predict(rows), ranker.booster.predict(rows))
