@@ -112,7 +112,7 @@ def test_fusion_beats_each_of_two_signals_it_needs_together():
     }
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
-    options = FusionOptions(n_windows=2, negatives_per_company=60, n_trees=30, min_data_in_leaf=5)
+    options = FusionOptions(fusion_windows=2, fusion_negatives=60, fusion_trees=30, fusion_min_leaf=5)
     ranker = fit_fusion(events, 10.0, 20.0, static, edge, options, extras)
     assert [window.t_end for window in ranker.windows] == [20.0, 10.0]
     test = build_candidates(events, 20.0, 30.0)
@@ -128,7 +128,7 @@ def test_fusion_never_reads_the_labels_of_the_window_it_ranks():
     events, *_ = _two_signal_events(1)
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
-    options = FusionOptions(n_windows=2, negatives_per_company=30, n_trees=10, min_data_in_leaf=5)
+    options = FusionOptions(fusion_windows=2, fusion_negatives=30, fusion_trees=10, fusion_min_leaf=5)
     ranker = fit_fusion(events, 10.0, 20.0, static, edge, options)
     # Corrupt the test window (20, 30]: other investors, other times. The fitted trees must not change.
     in_test = events.timestamps > 20.0
@@ -149,10 +149,10 @@ def test_fitting_windows_skip_earlier_windows_without_positives():
 
 
 def test_fusion_options_name_the_bad_setting():
-    with pytest.raises(ConfigError, match="n_windows"):
-        FusionOptions(n_windows=0)
-    with pytest.raises(ConfigError, match="learning_rate"):
-        FusionOptions(learning_rate=0.0)
+    with pytest.raises(ConfigError, match="--fusion_windows"):
+        FusionOptions(fusion_windows=0)
+    with pytest.raises(ConfigError, match="--fusion_learning_rate"):
+        FusionOptions(fusion_learning_rate=0.0)
 
 
 def test_saved_fusion_reloads_with_the_same_predictions(tmp_path):
@@ -161,7 +161,7 @@ def test_saved_fusion_reloads_with_the_same_predictions(tmp_path):
     events, *_ = _two_signal_events(3)
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
-    ranker = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(n_windows=1, n_trees=5, min_data_in_leaf=5))
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(fusion_windows=1, fusion_trees=5, fusion_min_leaf=5))
     path = tmp_path / "fusion.txt"
     ranker.save(path)
     rows = np.random.default_rng(0).random((10, len(ranker.feature_names)))

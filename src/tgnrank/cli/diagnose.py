@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from tgnrank.cli.flags import add_setting
+from tgnrank.cli.fusion import FUSION, add_fusion_arguments, with_fusion
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import section_fields, declarations
 
@@ -73,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for name in model_flags():
         add_setting(model, name, unset=True, help="as given to train_self_supervised.py")
+    add_fusion_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,16 +108,26 @@ def run(args: argparse.Namespace) -> int:
     elif checkpoints:
         model_scorer, members = _ensemble_scorer(args, checkpoints, weights, data, candidates)
         model_name = ENSEMBLE
+    file_stem = f"{ENSEMBLE}-{data.name}" if members else model_name or f"baselines-{data.name}"
+    ranker = None
+    if args.fusion:
+        factory = _scorer_factory(args, paths, checkpoints, weights, data)
+        model_scorer, model_name, members, ranker = with_fusion(
+            args, data, candidates, (train_quantile, val_quantile), model_scorer, model_name, members, factory
+        )
+        file_stem = f"{FUSION}-{file_stem}"
     with ProgressBars() as progress:
         result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options, progress, members)
-    if members:
+    if len(checkpoints) > 1:
         result["checkpoints"] = list(checkpoints)
-        result["member_weights"] = model_scorer.weights.tolist()
+        result["member_weights"] = members[ENSEMBLE].weights.tolist() if args.fusion else model_scorer.weights.tolist()
     else:
         result["checkpoint"] = None if checkpoint is None else paths[0]
+    if ranker is not None:
+        result["fusion"] = ranker.summary()
+        ranker.save(Path(args.out) / f"diagnostic-{file_stem}-{args.window}.lgb.txt")
 
     print(format_report(result))
-    file_stem = f"{ENSEMBLE}-{data.name}" if members else model_name or f"baselines-{data.name}"
     out_path = Path(args.out) / f"diagnostic-{file_stem}-{args.window}.json"
     atomic_write(out_path, lambda handle: handle.write(json.dumps(result, indent=1).encode("utf-8")))
     print(f"\nresults: {out_path}")
@@ -130,6 +142,21 @@ def _model_scorer(args, path: str, checkpoint: dict, data, candidates):
     logger.info("Replaying %d history events through the model", len(candidates.history))
     scorer, _ = model_scorer_from_checkpoint(checkpoint, data, candidates, select_device(args.gpu), args.batch_size)
     return scorer, Path(path).stem
+
+
+def _scorer_factory(args, paths: list[str], checkpoints: dict[str, dict], weights, data):
+    """candidates -> the model's (or ensemble's) scorer for that window; None without a model."""
+    from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints, model_scorer_from_checkpoint
+    from tgnrank.train.device import select_device
+
+    if not checkpoints:
+        return None
+    device = select_device(args.gpu)
+    if len(checkpoints) == 1:
+        return lambda window: model_scorer_from_checkpoint(checkpoints[paths[0]], data, window, device, args.batch_size)[0]
+    return lambda window: ensemble_scorer_from_checkpoints(
+        list(checkpoints.values()), data, window, device, weights, args.batch_size
+    )[0]
 
 
 def _ensemble_scorer(args, checkpoints: dict[str, dict], weights, data, candidates):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from tgnrank.config.params import Boolean, Interval, Options, flag
+from tgnrank.config.params import Boolean, Interval, Options, declared, flag
 from tgnrank.train.config import SECTIONS, declarations
 
 SHORT_FLAGS = {"data": ("-d",)}  # TGN's one-letter spellings
@@ -21,6 +21,23 @@ def add_setting(group, name: str, unset: bool = False, help: str | None = None) 
     take the value from a checkpoint); ``help`` replaces the declared help text.
     """
     _, default, declaration = declarations()[name]
+    add_declared(group, name, default, declaration, unset, help)
+
+
+def add_section(parser: argparse.ArgumentParser, section) -> None:
+    """Add the flags of every setting declared in ``section`` (a Section class) as one argument group."""
+    group = parser.add_argument_group(section.TITLE)
+    for spec, declaration in declared(section):
+        add_declared(group, spec.name, spec.default, declaration)
+
+
+def section_from_args(section, args: argparse.Namespace):
+    """An instance of ``section`` from the parsed flags of its settings."""
+    return section(**{spec.name: getattr(args, spec.name) for spec, _ in declared(section)})
+
+
+def add_declared(group, name: str, default, declaration, unset: bool = False, help: str | None = None) -> None:
+    """Add the flag of one declared setting (its default, constraint and help) to ``group``."""
     constraint = declaration.constraint
     text = help or declaration.help
     spellings = (*SHORT_FLAGS.get(name, ()), flag(name))

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "mine": "tgnrank.cli.mine",
     "train": "tgnrank.cli.train",
     "diagnose": "tgnrank.cli.diagnose",
+    "fuse": "tgnrank.cli.fuse",
     "compare": "tgnrank.cli.compare",
     "recommend": "tgnrank.cli.recommend",
 }

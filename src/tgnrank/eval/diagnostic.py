@@ -167,8 +167,11 @@ def format_report(result: dict) -> str:
         "",
         f"Best baseline: {result['best_baseline']} (highest Precision@{result['lift_k']}, ties by median rank)",
     ]
+    if "fusion" in result:
+        lines += _fusion_lines(result)
     if result.get("members"):
-        lines.append(f"Ensemble '{result['model']}': {_combination(result)}.")
+        if "fusion" not in result:
+            lines.append(f"Ensemble '{result['model']}': {_combination(result)}.")
         for name, beats in result["beats_best_baseline"].items():
             lines.append(f"{name} {'beats' if beats else 'does NOT beat'} the best baseline.")
     elif result["model"] is not None:
@@ -187,6 +190,19 @@ def format_report(result: dict) -> str:
             for item in result["top_predictions"]
         ]
     return "\n".join(lines)
+
+
+def _fusion_lines(result: dict) -> list[str]:
+    fusion = result["fusion"]
+    windows = ", ".join(
+        f"({w['t_start']:g}, {w['t_end']:g}] ({w['n_positives']:,} new links)" for w in fusion["windows"]
+    )
+    importances = [[name, f"{share:.1%}"] for name, share in fusion["importances"].items()]
+    return [
+        f"'{result['model']}' is the learned fusion (LightGBM lambdarank), fitted on {windows}.",
+        "Feature importances (share of split gain):",
+        *text_table(["feature", "gain"], importances, indent=2),
+    ]
 
 
 def _combination(result: dict) -> str:

@@ -3,11 +3,11 @@
 The fusion is fitted on windows that end where the evaluated window starts, so it never reads a label
 of the window it ranks:
 
-* fitting windows: the validation window (t_start, t_end] and, with ``n_windows > 1``, the windows of
+* fitting windows: the validation window (t_start, t_end] and, with ``fusion_windows > 1``, the windows of
   the same length just before it, (t_start - k L, t_end - k L] for k = 1 .. n_windows - 1 (L = t_end -
   t_start). Each window's features come from its own history (events up to its start) and its labels
   are its new links, exactly as the diagnostic defines positives;
-* per candidate company of a fitting window: all its positives and ``negatives_per_company`` candidate
+* per candidate company of a fitting window: all its positives and ``fusion_negatives`` candidate
   investors drawn uniformly (seeded) among the others. One query group per company, so ``lambdarank``
   learns to order each company's investors, which is what MRR and Hits@10 measure.
 
@@ -22,6 +22,7 @@ like any scorer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from tgnrank.config.params import Interval, Section, setting
 from tgnrank.data.events import Interactions, atomic_write
 from tgnrank.errors import ConfigError, TgnrankError
 from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures
@@ -38,30 +40,24 @@ logger = logging.getLogger(__name__)
 
 ScorerFactory = Callable[[CandidateSet], object]
 FEATURE_BLOCK_PAIRS = 1 << 18
+_AT_LEAST_ONE = Interval(int, 1)
 
 
 @dataclass(frozen=True)
-class FusionOptions:
-    """How the fusion is fitted; defaults chosen on the real-data benchmark (docs/design.md)."""
+class FusionOptions(Section):
+    """How the fusion is fitted; the defaults were chosen on the real-data benchmark (docs/design.md)."""
 
-    n_windows: int = 3
-    negatives_per_company: int = 200
-    n_trees: int = 150
-    learning_rate: float = 0.05
-    num_leaves: int = 15
-    min_data_in_leaf: int = 50
-    seed: int = 0
-    threads: int = 0
+    TITLE = "learned fusion (LightGBM lambdarank over history-only pair features)"
 
-    def __post_init__(self) -> None:
-        for name in ("n_windows", "negatives_per_company", "n_trees", "num_leaves", "min_data_in_leaf"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"fusion {name} must be an integer >= 1, got {value!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1):
-            raise ConfigError(f"fusion learning_rate must be a number in (0, 1], got {self.learning_rate!r}")
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
-            raise ConfigError(f"fusion threads must be an integer >= 0 (0 = LightGBM's default), got {self.threads!r}")
+    fusion_windows: int = setting(3, _AT_LEAST_ONE, "fitting windows: the validation window and the windows of "
+                                  "the same length just before it")
+    fusion_negatives: int = setting(200, _AT_LEAST_ONE, "candidate investors drawn per company of a fitting "
+                                    "window, besides its positives")
+    fusion_trees: int = setting(150, _AT_LEAST_ONE, "boosting rounds")
+    fusion_learning_rate: float = setting(0.05, Interval(float, 0.0, 1.0, closed="right"), "boosting learning rate")
+    fusion_leaves: int = setting(15, Interval(int, 2), "leaves per tree")
+    fusion_min_leaf: int = setting(50, _AT_LEAST_ONE, "fewest sampled pairs in a leaf")
+    fusion_seed: int = setting(0, Interval(int, 0, 2**31 - 1), "seed of the negative draws and of LightGBM")
 
 
 @dataclass
@@ -89,6 +85,13 @@ class FusedRanker:
         shares = gains / gains.sum() if gains.sum() > 0 else gains
         order = np.argsort(-shares, kind="stable")
         return {self.feature_names[j]: float(shares[j]) for j in order}
+
+    def summary(self) -> dict:
+        """JSON-ready: the fitting windows and the feature importances."""
+        return {
+            "windows": [dataclasses.asdict(window) for window in self.windows],
+            "importances": self.importances(),
+        }
 
     def scorer(
         self,
@@ -157,7 +160,7 @@ def fit_fusion(
     options: FusionOptions = FusionOptions(),
     extra_scorers: Mapping[str, ScorerFactory] | None = None,
 ) -> FusedRanker:
-    """Fit the fusion on the window (t_start, t_end] and the ``options.n_windows - 1`` windows before it.
+    """Fit the fusion on the window (t_start, t_end] and the ``options.fusion_windows - 1`` windows before it.
 
     Only events with t <= t_end are ever read, so a fusion fitted on the validation window has seen
     nothing of the test window.
@@ -166,12 +169,12 @@ def fit_fusion(
 
     extras = dict(extra_scorers or {})
     past = events.select(events.timestamps <= t_end)
-    rng = np.random.default_rng(options.seed)
+    rng = np.random.default_rng(options.fusion_seed)
     matrices, labels, groups, fitted = [], [], [], []
-    for candidates in fitting_windows(past, t_start, t_end, options.n_windows):
+    for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
         scorers = [factory(candidates) for factory in extras.values()]
-        x, y, g = _sample_window(candidates, features, scorers, options.negatives_per_company, rng)
+        x, y, g = _sample_window(candidates, features, scorers, options.fusion_negatives, rng)
         matrices.append(x)
         labels.append(y)
         groups.append(g)
@@ -179,22 +182,21 @@ def fit_fusion(
     names = FEATURE_NAMES + tuple(extras)
     params = dict(
         objective="lambdarank",
-        learning_rate=options.learning_rate,
-        num_leaves=options.num_leaves,
-        min_data_in_leaf=options.min_data_in_leaf,
+        learning_rate=options.fusion_learning_rate,
+        num_leaves=options.fusion_leaves,
+        min_data_in_leaf=options.fusion_min_leaf,
         feature_fraction=0.8,
         bagging_fraction=0.8,
         bagging_freq=1,
-        seed=options.seed,
+        seed=options.fusion_seed,
         deterministic=True,
         force_row_wise=True,
-        num_threads=options.threads,
         verbose=-1,
     )
     dataset = lightgbm.Dataset(
         np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
     )
-    booster = lightgbm.train(params, dataset, num_boost_round=options.n_trees)
+    booster = lightgbm.train(params, dataset, num_boost_round=options.fusion_trees)
     return FusedRanker(booster, names, tuple(extras), fitted)
 
 

@@ -1,0 +1,58 @@
+"""``tgnrank fuse`` and ``diagnose --fusion`` end to end on a small synthetic dataset."""
+
+import json
+
+import pytest
+
+from tgnrank.cli.main import main
+from tgnrank.data import save_dataset
+from tgnrank.data.synthetic import generate_synthetic
+from tgnrank.eval.baselines import BASELINES
+from tgnrank.eval.pair_features import FEATURE_NAMES
+from tgnrank.train.checkpoint import save_checkpoint
+
+from test_diagnose import untrained_checkpoint
+
+FAST_FUSION = ["--fusion_trees", "10", "--fusion_negatives", "30", "--fusion_min_leaf", "5", "--fusion_windows", "2"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return generate_synthetic(n_companies=200, n_investors=80, seed=1, name="small")
+
+
+def test_fuse_without_a_model_ranks_beside_the_baselines_and_saves_the_booster(data, tmp_path, capsys):
+    save_dataset(data, tmp_path / "data")
+    code = main(["fuse", "--data", "small", "--data_dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                 *FAST_FUSION])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "learned fusion (LightGBM lambdarank), fitted on" in printed and "Feature importances" in printed
+    result = json.loads((tmp_path / "out" / "diagnostic-fusion-baselines-small-test.json").read_text())
+    assert result["model"] == "fusion" and set(result["scorers"]) == {"fusion", "random", *BASELINES}
+    assert set(result["fusion"]["importances"]) == set(FEATURE_NAMES)
+    # Fitted on the validation window and the window before it, both ending where the test window starts.
+    windows = result["fusion"]["windows"]
+    assert windows[0]["t_end"] == result["window"]["t_start"] and len(windows) == 2
+    assert windows[1]["t_end"] == windows[0]["t_start"]
+    assert (tmp_path / "out" / "diagnostic-fusion-baselines-small-test.lgb.txt").stat().st_size > 0
+
+
+def test_diagnose_fusion_with_a_model_adds_its_logit_and_keeps_its_column(data, tmp_path, capsys):
+    save_dataset(data, tmp_path / "data")
+    path = save_checkpoint(tmp_path / "m.pth", untrained_checkpoint(data))
+    code = main(["diagnose", "--data", "small", "--data_dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                 "--model_path", str(path), "--auto_detect_params", "--fusion", *FAST_FUSION])
+    assert code == 0
+    capsys.readouterr()
+    result = json.loads((tmp_path / "out" / "diagnostic-fusion-m-test.json").read_text())
+    assert {"fusion", "m"} <= set(result["scorers"]) and result["members"] == ["m"]
+    assert "m_score" in result["fusion"]["importances"]
+    assert len(result["fusion"]["windows"]) == 1  # earlier windows lie inside the model's training period
+
+
+def test_fusion_flags_are_checked_by_their_declaration(data, tmp_path, capsys):
+    save_dataset(data, tmp_path / "data")
+    code = main(["fuse", "--data", "small", "--data_dir", str(tmp_path / "data"), "--fusion_trees", "0"])
+    assert code == 2
+    assert "--fusion_trees must be an integer" in capsys.readouterr().err
