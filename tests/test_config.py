@@ -94,7 +94,7 @@ def test_new_settings_defaults():
     config = TrainConfig()
     assert (config.loss, config.softmax_temperature) == ("bce", 1.0)
     assert (config.neg_sampling, config.neg_degree_power, config.neg_recent_days) == ("uniform", 0.75, 365.0)
-    assert (config.early_stop_metric, config.val_rank_companies) == ("ap", 500)
+    assert (config.early_stop_metric, config.val_rank_companies) == ("mrr", 500)
     assert (config.link_predictor, config.walk_dim, config.walk_decay_days) == ("mlp", 32, 365.0)
     assert (config.activity_features, config.train_quantile, config.val_quantile) == (False, 0.70, 0.85)
 
@@ -136,7 +136,7 @@ def test_the_model_is_built_from_its_own_section(monkeypatch):
     from tgnrank.train.model_setup import build_training_model
 
     received = []
-    monkeypatch.setattr("tgnrank.model.build_model", lambda config, *args: received.append(config))
+    monkeypatch.setattr("tgnrank.model.build_model", lambda config, *args, **options: received.append(config))
     config = TrainConfig(use_memory=True, memory_dim=16, node_dim=16, time_dim=8, message_dim=16)
     build_training_model(config, generate_synthetic(n_companies=20, n_investors=10, seed=0), None, "cpu")
     assert received == [config.model] and type(received[0]) is ModelConfig

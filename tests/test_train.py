@@ -236,14 +236,18 @@ def small_data_dir(tmp_path):
     return tmp_path / "data"
 
 
-def _run(tmp_path, data_dir, monkeypatch, model_kwargs=None, **config_kwargs):
+def _run(tmp_path, data_dir, monkeypatch, model_kwargs=None, rankings=None, **config_kwargs):
+    """Train RecordingModels; the per-epoch validation ranking returns the dicts of ``rankings`` in turn
+    (None: no ranking, so early stopping watches the AP)."""
     models = []
 
     def build(config, data, neighbor_finder, device):
         models.append(RecordingModel(data.n_nodes, **(model_kwargs or {})))
         return models[-1]
 
+    scripted_rankings = iter(rankings or [])
     monkeypatch.setattr(epochs, "build_training_model", build)
+    monkeypatch.setattr(epochs, "rank_validation", lambda parts, config: next(scripted_rankings, None))
     config = TrainConfig(data="toy", data_dir=str(data_dir), use_memory=True, **{"n_epoch": 2, "lr": 0.01, **config_kwargs})
     paths = RunPaths("p", "toy", root=tmp_path)
     summary = runs.train_runs(config, torch.device("cpu"), paths)

@@ -41,8 +41,9 @@ class ModelConfig(Section):
     (``memory_updater="rnn"`` in the paper), TGAT is ``use_memory=False``; see :meth:`preset`.
     ``dyrep`` scores the memory itself instead of the embedding module's output, as TGN's flag does.
 
-    ``link_predictor``, ``walk_dim`` and ``walk_decay_days`` are declared for the real-data ranking
-    work and not used by the model yet (only ``mlp`` is built).
+    ``link_predictor pairwise`` builds a :class:`~tgnrank.model.pairwise_tgn.PairwiseTGN`, whose
+    predictor also reads the pair's temporal walk encoding (``walk_dim`` random projections, half-life
+    ``walk_decay_days``).
     """
 
     TITLE = "model"

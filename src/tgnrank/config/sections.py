@@ -173,7 +173,8 @@ class RunConfig(Section):
                                            "TGN did (default: only the best and the last epoch, since each holds "
                                            "the whole memory)")
     patience: int = setting(5, _POSITIVE_INT, "epochs without validation improvement before stopping")
-    early_stop_metric: str = setting("ap", Options(EARLY_STOP_METRICS),
-                                     "validation metric that picks the epoch kept and stops training")
+    early_stop_metric: str = setting("mrr", Options(EARLY_STOP_METRICS),
+                                     "validation metric that picks the epoch kept and stops training: the "
+                                     "per-epoch validation ranking's 'mrr' or 'recall@1000', or TGN's 'ap'")
     val_rank_companies: int = setting(500, Interval(int, 0), "companies ranked by the per-epoch ranking "
                                       "validation (0 = all)")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tgnrank.errors import ConfigError, DataFormatError
-from tgnrank.eval.model_scorer import DEFAULT_TILE_PAIRS, ModelScorer
+from tgnrank.eval.model_scorer import DEFAULT_TILE_PAIRS, scorer_for_model
 from tgnrank.eval.protocol import CandidateSet
 from tgnrank.eval.ranking import Progress
 
@@ -37,22 +36,21 @@ def model_scorer_from_checkpoint(
     tile_pairs: int = DEFAULT_TILE_PAIRS,
     progress: Progress | None = None,
 ):
-    """Rebuild the checkpoint's model, replay the history through it and return ``(ModelScorer, TrainConfig)``.
+    """Rebuild the checkpoint's model, replay the history through it and return ``(scorer, TrainConfig)``.
 
-    The neighbour finder covers the history only, the memory is reset and rebuilt from the history in
-    batches of ``batch_size`` events (default: the training batch size), so nothing of the window is
-    seen. ``progress`` is called with (events replayed, events in the history).
+    The scorer is a ``ModelScorer``, or a ``PairwiseBlockScorer`` for a pairwise model (see
+    :func:`~tgnrank.eval.model_scorer.scorer_for_model`). The configuration is the checkpoint's,
+    upgraded from older formats. The neighbour finder covers the history only, the memory (and walks)
+    are reset and rebuilt from the history in batches of ``batch_size`` events (default: the training
+    batch size), so nothing of the window is seen. ``progress`` is called with (events replayed, events
+    in the history).
     """
-    from tgnrank.train.checkpoint import build_model_from_checkpoint
-    from tgnrank.train.config import TrainConfig
+    from tgnrank.train.checkpoint import build_model_from_checkpoint, stored_config
     from tgnrank.train.model_setup import build_neighbor_finder
 
-    try:
-        stored = TrainConfig.from_dict(checkpoint["config"])
-    except ConfigError as error:
-        raise DataFormatError(f"checkpoint configuration is invalid: {error}") from error
+    stored = stored_config(checkpoint)
     finder = build_neighbor_finder(candidates.history, data.n_nodes, stored)
     model, config = build_model_from_checkpoint(checkpoint, data, finder, device)
     model.eval()
     replay_history(model, candidates.history, batch_size or config.bs, config.n_degree, progress)
-    return ModelScorer.from_model(model, candidates, config.n_degree, tile_pairs), config
+    return scorer_for_model(model, candidates, config.n_degree, tile_pairs), config

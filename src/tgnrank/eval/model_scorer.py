@@ -46,9 +46,7 @@ class ModelScorer:
         """Embed the candidate companies and investors at the window start with ``model`` (memory as it is)."""
         import torch
 
-        # The neighbour finder returns interactions strictly before the query time; querying just
-        # after t_start lets the events at exactly t_start (part of the history) be seen.
-        at = float(np.nextafter(candidates.t_start, np.inf))
+        at = scoring_time(candidates)
         predictor = model.link_predictor
         with torch.no_grad():
             companies = model.compute_node_embeddings(candidates.companies, np.full(candidates.n_companies, at), n_neighbors)
@@ -91,6 +89,25 @@ class ModelScorer:
                     tile = self.predictor.score_projected(sources, self.destinations[None, first_col:last_col, :])
                     out[first_row - row_start : last_row - row_start, first_col:last_col] = tile.float().cpu()
         return out.numpy()
+
+
+def scorer_for_model(model, candidates: CandidateSet, n_neighbors: int, tile_pairs: int = DEFAULT_TILE_PAIRS,
+                     threads: int | None = None):
+    """The scorer of ``candidates`` for ``model`` as it is (memory holding the history): a
+    :class:`~tgnrank.model.pairwise_scoring.PairwiseBlockScorer` for a pairwise model (it reads the
+    pairs' walk encodings), else a :class:`ModelScorer`. Both embed at the window start."""
+    if not hasattr(model, "walk_vectors"):
+        return ModelScorer.from_model(model, candidates, n_neighbors, tile_pairs, threads)
+    from tgnrank.model.pairwise_scoring import PairwiseBlockScorer
+
+    return PairwiseBlockScorer.from_model(model, candidates.companies, candidates.investors, scoring_time(candidates),
+                                          n_neighbors, threads)
+
+
+def scoring_time(candidates: CandidateSet) -> float:
+    """Just after the window start: the neighbour finder returns interactions strictly before the query
+    time, so the events at exactly ``t_start`` (part of the history) are seen."""
+    return float(np.nextafter(candidates.t_start, np.inf))
 
 
 class ReluLinearKernel:

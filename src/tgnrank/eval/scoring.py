@@ -15,7 +15,7 @@ from tgnrank.eval.ensemble import (
     ensemble_scorer_from_checkpoints,
     normalized_weights,
 )
-from tgnrank.eval.model_scorer import DEFAULT_TILE_PAIRS, ModelScorer, ReluLinearKernel
+from tgnrank.eval.model_scorer import DEFAULT_TILE_PAIRS, ModelScorer, ReluLinearKernel, scorer_for_model
 from tgnrank.eval.ranking import (
     DEFAULT_BLOCK_PAIRS,
     TOP_PAIRS,
@@ -42,4 +42,5 @@ __all__ = [
     "model_scorer_from_checkpoint",
     "normalized_weights",
     "rank_candidates",
+    "scorer_for_model",
 ]

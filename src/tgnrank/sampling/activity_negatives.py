@@ -15,7 +15,7 @@ pool (counted as ``n_uniform_fallback``).
 
 For a positive (c, i) at batch time t the negative is never i and never an investor linked to c by a
 training event before t (:class:`LinksBefore`, built on the hard sampler's
-:class:`~tgnrank.sampling.negatives.LinkedPairs`). Draws come from the batch's global distribution and
+:class:`~tgnrank.sampling.linked_pairs.LinkedPairs`). Draws come from the batch's global distribution and
 excluded ones are redrawn for a few rounds; rows still excluded get an exact draw from their masked
 distribution (dense over the pool, for those rows only, in chunks). When no allowed investor has weight
 the draw is uniform over the allowed ones; when none is allowed it stays as drawn (``n_unrestricted``).
@@ -35,7 +35,10 @@ import numpy as np
 from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
-from tgnrank.sampling.negatives import LinkedPairs, RandomNegativeSampler, pool_positions, validate_n_neg
+# The split modules, not tgnrank.sampling.negatives: that one imports the factory, which imports this module.
+from tgnrank.sampling.linked_pairs import LinkedPairs, pool_positions
+from tgnrank.sampling.random_negatives import RandomNegativeSampler
+from tgnrank.sampling.validation import validate_n_neg
 
 NEG_SAMPLINGS = ("uniform", "degree", "recent")
 DEFAULT_NEG_DEGREE_POWER = 0.75

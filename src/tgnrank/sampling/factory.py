@@ -8,9 +8,15 @@ import numpy as np
 
 from tgnrank.data.arrays import distinct
 from tgnrank.data.events import Interactions
+from tgnrank.sampling.activity_negatives import (
+    DEFAULT_NEG_DEGREE_POWER,
+    DEFAULT_NEG_RECENT_DAYS,
+    create_activity_sampler,
+    validate_activity_params,
+)
 from tgnrank.sampling.hard import BatchedHardNegativeSampler
 from tgnrank.sampling.multihop import DEFAULT_MULTIHOP_NEG_RATIO, DEFAULT_MULTIHOP_TOPK
-from tgnrank.sampling.random_negatives import RandomNegativeSampler, candidate_pool
+from tgnrank.sampling.random_negatives import candidate_pool
 from tgnrank.sampling.similarity import InvestorSimilarity
 
 logger = logging.getLogger(__name__)
@@ -27,13 +33,21 @@ def create_negative_sampler(
     device: str = "cpu",
     multihop_neg_ratio: float = DEFAULT_MULTIHOP_NEG_RATIO,
     multihop_topk: int = DEFAULT_MULTIHOP_TOPK,
-) -> RandomNegativeSampler | BatchedHardNegativeSampler:
-    """The training sampler: random over ``train``'s investors, or hard and/or multi-hop negatives
-    excluding ``train``'s links (multi-hop without hard negatives: a batched sampler with no hard share,
-    which skips the similarity top-k). The sampler's constructor checks the settings it uses.
+    neg_sampling: str = "uniform",
+    neg_degree_power: float = DEFAULT_NEG_DEGREE_POWER,
+    neg_recent_days: float = DEFAULT_NEG_RECENT_DAYS,
+):
+    """The training sampler: ``neg_sampling`` negatives over ``train``'s investors (uniform: TGN's random
+    sampler; degree or recent: :mod:`tgnrank.sampling.activity_negatives`), or hard and/or multi-hop
+    negatives excluding ``train``'s links (multi-hop without hard negatives: a batched sampler with no hard
+    share, which skips the similarity top-k) whose other slots follow ``neg_sampling``. The samplers'
+    constructors check the settings they use.
     """
+    validate_activity_params(neg_sampling, neg_degree_power, neg_recent_days)
+    activity = dict(neg_degree_power=neg_degree_power, neg_recent_days=neg_recent_days, seed=seed)
     if not use_hard_negatives and multihop_neg_ratio == 0:
-        return RandomNegativeSampler(train.destinations, seed=seed)
+        return create_activity_sampler(neg_sampling, train, **activity)
+    base = None if neg_sampling == "uniform" else create_activity_sampler(neg_sampling, train, **activity)
     pool = candidate_pool(train.destinations)
     sampler = BatchedHardNegativeSampler(
         node_features,
@@ -47,7 +61,10 @@ def create_negative_sampler(
         device=device,
         multihop_neg_ratio=multihop_neg_ratio,
         multihop_topk=multihop_topk,
+        base=base,
     )
+    if base is not None:
+        logger.info("negatives besides the hard and multi-hop ones: %s sampling", neg_sampling)
     if use_hard_negatives:
         logger.info(
             "hard negatives: top-%d similar investors of %d candidates precomputed in %.2f s",

@@ -66,6 +66,10 @@ class BatchedHardNegativeSampler(HardSamplerStats):
         multihop_neg_ratio: share of multi-hop negatives; ``hard_neg_ratio + multihop_neg_ratio <= 1``.
         multihop_topk: candidates kept per company by path count.
         multihop: precomputed :class:`MultihopCandidates` over the same pool (computed when needed otherwise).
+        base: the sampler of the slots that are neither hard nor multi-hop (``--neg_sampling``), over the
+            same pool, with ``draw_positions(companies, true investors, at_time)`` such as
+            :class:`~tgnrank.sampling.activity_negatives.DegreeNegativeSampler`; ``sample`` then needs
+            the batch's timestamps. None: uniform over the investors not linked to the company.
     """
 
     def __init__(
@@ -83,10 +87,14 @@ class BatchedHardNegativeSampler(HardSamplerStats):
         multihop_neg_ratio: float = DEFAULT_MULTIHOP_NEG_RATIO,
         multihop_topk: int = DEFAULT_MULTIHOP_TOPK,
         multihop: MultihopCandidates | None = None,
+        base=None,
     ):
         validate_sampler_settings(hard_neg_ratio, hard_neg_temperature, hard_neg_topk, multihop_neg_ratio, multihop_topk)
+        self.base = base
         super().__init__()
         self.pool = candidate_pool(linked_destinations if candidates is None else candidates)
+        if base is not None and not np.array_equal(base.pool, self.pool):
+            raise ValueError("the base sampler draws from a different candidate pool than the hard sampler")
         self._ratio = float(hard_neg_ratio)
         self._temperature = float(hard_neg_temperature)
         self.hard_neg_topk = int(hard_neg_topk)
@@ -146,16 +154,22 @@ class BatchedHardNegativeSampler(HardSamplerStats):
         self.seed = seed
         self._rng_uniform = np.random.default_rng(seed)
         self._rng_hard = _secondary_rng(seed)
+        if self.base is not None:
+            self.base.reset_rng(seed)
 
     def reset_stats(self) -> None:
         super().reset_stats()
         self._n_multihop_requested = 0
         self._n_multihop = 0
+        if self.base is not None:
+            self.base.reset_stats()
 
     def stats(self) -> dict:
         """The hard-negative statistics; with multi-hop negatives also ``share_multihop`` (drawn at distance
         3 / all negatives), ``requested_share_multihop`` and ``n_multihop_fallback`` (fell back to random)."""
         stats = super().stats()
+        if self.base is not None:
+            stats.update({f"base_{name}": value for name, value in self.base.stats().items()})
         if self.multihop is not None:
             n_negatives = stats["n_negatives"]
             stats["share_multihop"] = self._n_multihop / n_negatives if n_negatives else 0.0
@@ -163,12 +177,17 @@ class BatchedHardNegativeSampler(HardSamplerStats):
             stats["n_multihop_fallback"] = self._n_multihop_requested - self._n_multihop
         return stats
 
-    def sample(self, sources: np.ndarray, destinations: np.ndarray, n_neg: int = 1) -> np.ndarray:
+    def sample(self, sources: np.ndarray, destinations: np.ndarray, n_neg: int = 1,
+               timestamps: np.ndarray | None = None) -> np.ndarray:
         """Investor ids ``(B,)`` if ``n_neg == 1`` else ``(B, n_neg)``; sources/destinations are ``(B,)``.
 
-        Hard negatives of a positive occupy its first columns.
+        Hard negatives of a positive occupy its first columns. ``timestamps (B,)`` are needed with a
+        ``base`` sampler (its activity is taken at the batch's first timestamp), ignored otherwise.
         """
         validate_n_neg(n_neg)
+        if self.base is not None and (timestamps is None or len(timestamps) != len(sources)):
+            raise ValueError(f"with a base sampler ({type(self.base).__name__}) sample needs the batch's timestamps, "
+                             f"one per positive ({len(sources)})")
         batch_size = len(sources)
         companies = np.repeat(np.asarray(sources, dtype=np.int64), n_neg)
         trues = np.repeat(np.asarray(destinations, dtype=np.int64), n_neg)
@@ -182,9 +201,21 @@ class BatchedHardNegativeSampler(HardSamplerStats):
         is_random[hard_rows[~drawn]] = True
         self._draw_multihop(np.flatnonzero(is_multihop), companies, negatives, is_random)
 
-        n_unrestricted = self._redraw_excluded(negatives, is_random, companies, trues)
+        if self.base is None:
+            n_unrestricted = self._redraw_excluded(negatives, is_random, companies, trues)
+        else:
+            n_unrestricted = self._draw_from_base(negatives, is_random, companies, trues, timestamps)
         self._record(len(negatives), len(hard_rows), hard_similarities[drawn], n_unrestricted)
         return shape_negatives(self.pool[negatives], batch_size, n_neg)
+
+    def _draw_from_base(self, negatives: np.ndarray, is_random: np.ndarray, companies: np.ndarray,
+                        trues: np.ndarray, timestamps: np.ndarray) -> int:
+        """Fill the non-hard, non-multi-hop slots (pool positions, in place) from the base sampler; returns 0,
+        as the base sampler counts its own unrestricted draws (``base_n_unrestricted`` in :meth:`stats`)."""
+        rows = np.flatnonzero(is_random)
+        if rows.size:
+            negatives[rows] = self.base.draw_positions(companies[rows], trues[rows], float(np.min(timestamps)))
+        return 0
 
     def _slot_kinds(self, batch_size: int, n_neg: int) -> tuple[np.ndarray, np.ndarray]:
         """``(B * n_neg,)`` masks of the hard and of the multi-hop negatives.

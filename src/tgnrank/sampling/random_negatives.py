@@ -29,8 +29,11 @@ class RandomNegativeSampler:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
 
-    def sample(self, sources: np.ndarray, destinations: np.ndarray, n_neg: int = 1) -> np.ndarray:
-        """Investor ids ``(B,)`` if ``n_neg == 1`` else ``(B, n_neg)``; sources/destinations are ``(B,)``."""
+    def sample(self, sources: np.ndarray, destinations: np.ndarray, n_neg: int = 1,
+               timestamps: np.ndarray | None = None) -> np.ndarray:
+        """Investor ids ``(B,)`` if ``n_neg == 1`` else ``(B, n_neg)``; sources/destinations are ``(B,)``.
+
+        ``timestamps`` is accepted (and ignored) so that every sampler is called the same way."""
         validate_n_neg(n_neg)
         batch_size = len(sources)
         positions = self._rng.integers(0, len(self.pool), size=batch_size * n_neg)

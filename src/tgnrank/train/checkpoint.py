@@ -32,7 +32,6 @@ FORMAT_VERSION = 2  # 2: every declared setting is stored (see upgrade_flat_conf
 REQUIRED_KEYS = ("config", "model_state", "memory_state", "metrics")
 
 
-
 def checkpoint_config(config: TrainConfig, data: EventData) -> dict:
     """The ``config`` entry of a checkpoint: the run's flags plus what the dataset fixed."""
     return {
@@ -55,14 +54,15 @@ def stored_config(checkpoint: dict) -> TrainConfig:
 
 
 def make_checkpoint(config_entry: dict, model, metrics: dict) -> dict:
-    """Assemble a checkpoint from ``model`` now: its weights and (with memory) its memory state on CPU."""
-    use_memory = bool(config_entry["use_memory"])
+    """Assemble a checkpoint from ``model`` now: its weights and its state (the memory, a pairwise
+    model's walks) on CPU; ``memory_state`` is None for a model without any (as before walks existed)."""
+    state = model.memory_state_dict()
     return {
         "format": CHECKPOINT_FORMAT,
         "format_version": FORMAT_VERSION,
         "config": dict(config_entry),
         "model_state": _to_cpu(model.state_dict()),
-        "memory_state": _to_cpu(model.memory_state_dict()) if use_memory else None,
+        "memory_state": _to_cpu(state) if state else None,
         "metrics": metrics,
     }
 
@@ -107,8 +107,7 @@ def build_model_from_checkpoint(checkpoint: dict, data: EventData, neighbor_find
     model = build_training_model(config, data, neighbor_finder, device)
     try:
         model.load_state_dict(checkpoint["model_state"])
-        if config.model.use_memory and checkpoint.get("memory_state") is not None:
-            model.load_memory_state_dict(checkpoint["memory_state"])
+        _load_state(model, checkpoint)
     except (RuntimeError, KeyError, ValueError) as error:
         raise DataFormatError(
             f"checkpoint weights do not fit the model its configuration describes ({_first_line(error)})"
@@ -117,11 +116,16 @@ def build_model_from_checkpoint(checkpoint: dict, data: EventData, neighbor_find
     return model, config
 
 
-def restore_epoch(model, path: Path, use_memory: bool) -> None:
-    """Load an epoch checkpoint's weights (and memory) into ``model``, on the model's device."""
+def restore_epoch(model, path: Path) -> None:
+    """Load an epoch checkpoint's weights and state (memory, walks) into ``model``, on the model's device."""
     checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
     model.load_state_dict(checkpoint["model_state"])
-    if use_memory:
+    _load_state(model, checkpoint)
+
+
+def _load_state(model, checkpoint: dict) -> None:
+    """The checkpoint's memory (and walk) state into ``model``, when it stored one."""
+    if checkpoint.get("memory_state"):
         model.load_memory_state_dict(checkpoint["memory_state"])
 
 

@@ -3,8 +3,11 @@
 Per epoch: the sampler's hard share follows ``--hard_neg_curriculum``, and with
 ``--hard_neg_similarity memory`` its top-k lists are recomputed (from epoch 1 on) from the investors'
 memory as it was at the end of the previous epoch's training pass; then one training pass with the
-training-only neighbour finder, and validation with the full one. Every epoch is checkpointed; only
-the best and the last are kept unless ``--keep_epoch_checkpoints``.
+training-only neighbour finder; then the validation window is ranked from the memory at the end of
+training (:mod:`tgnrank.train.ranking_validation`; the state is restored after), and AP/AUC
+validation runs with the full finder. Early stopping watches ``--early_stop_metric`` (the ranking's
+MRR or Recall@1000, or the AP). Every epoch is checkpointed; only the best and the last are kept
+unless ``--keep_epoch_checkpoints``.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from tgnrank.nested import to_plain
 from tgnrank.sampling.curriculum import hard_ratio_at
 from tgnrank.train.checkpoint import checkpoint_config, make_checkpoint, prune_epoch_checkpoints, save_checkpoint
 from tgnrank.train.config import TrainConfig
-from tgnrank.train.early_stopping import EarlyStopping
+from tgnrank.train.early_stopping import EarlyStopping, early_stop_score
 from tgnrank.train.evaluation import validate
 from tgnrank.train.logs import log_epoch
 from tgnrank.train.losses import PairLoss, make_pair_loss
 from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
 from tgnrank.train.outputs import RunPaths, write_pickle
+from tgnrank.train.ranking_validation import ValidationRanking
 from tgnrank.train.records import EpochRecord, TrainingCallbacks, history_metrics
 from tgnrank.train.steps import train_epoch, training_sampler
 from tgnrank.train.training_data import TrainingData
@@ -45,10 +49,12 @@ class RunParts:
     train_finder: object
     full_finder: object
     config_entry: dict
+    ranking: ValidationRanking
 
     @classmethod
     def build(cls, config: TrainConfig, training_data: TrainingData, device: torch.device) -> "RunParts":
         data, split = training_data.data, training_data.split
+        ranking = validation_ranking(config, training_data)
         train_finder = build_neighbor_finder(split.train, data.n_nodes, config)
         model = build_training_model(config, data, train_finder, device)
         loss = config.objective
@@ -60,7 +66,22 @@ class RunParts:
             train_finder=train_finder,
             full_finder=build_neighbor_finder(split.full, data.n_nodes, config),
             config_entry=checkpoint_config(config, data),
+            ranking=ranking,
         )
+
+
+def validation_ranking(config: TrainConfig, training_data: TrainingData) -> ValidationRanking:
+    """The validation window's ranking of a run (its company sample drawn from the run's seed), logged."""
+    dataset = config.dataset
+    ranking = ValidationRanking.from_events(
+        training_data.data.events, config.run.val_rank_companies, seed=config.run.seed,
+        train_quantile=dataset.train_quantile, val_quantile=dataset.val_quantile,
+    )
+    logger.info("Per-epoch %s (--val_rank_companies %d)", ranking.describe(), config.run.val_rank_companies)
+    if ranking.candidates.n_positives == 0 and config.run.early_stop_metric != "ap":
+        logger.warning("the validation window has no new link to rank: early stopping uses the validation AP "
+                       "instead of %s", config.run.early_stop_metric)
+    return ranking
 
 
 @dataclass
@@ -87,6 +108,7 @@ def train_epochs(parts: RunParts, config: TrainConfig, training_data: TrainingDa
         )
         if config.negatives.hard_neg_similarity == "memory":
             state.investor_memory = memory_vectors(parts.model)
+        ranking = rank_validation(parts, config)
         validation = validate(parts.model, training_data, parts.full_finder, config)
         record = EpochRecord(
             run=run,
@@ -98,19 +120,47 @@ def train_epochs(parts: RunParts, config: TrainConfig, training_data: TrainingDa
             sampler_stats=to_plain(parts.sampler.stats()) if hasattr(parts.sampler, "stats") else {},
             hard_neg_ratio=hard_ratio,
             similarity_refresh_seconds=refresh_seconds,
+            **ranking_fields(ranking),
             **validation,
         )
+        record.early_stop_score = stopping_score(config, record.val_ap, ranking)
         state.history.append(record)
         _save_epoch(parts, config, paths, run, state)
         log_epoch(record)
         callbacks.on_epoch_end(record)
-        stop = stopper.step(record.val_ap)
+        stop = stopper.step(record.early_stop_score)
         if not config.run.keep_epoch_checkpoints:
             prune_epoch_checkpoints(paths, epoch, keep={epoch, stopper.best_epoch})
         if stop:
             logger.info("No improvement over %d epochs, stop training", config.run.patience)
             break
     return stopper
+
+
+def rank_validation(parts: RunParts, config: TrainConfig) -> dict | None:
+    """The validation ranking's metrics for the model as it is (memory at the end of training, restored
+    after), or None when the window has no new link to rank."""
+    if parts.ranking.candidates.n_positives == 0:
+        return None
+    return parts.ranking.rank(parts.model, config.neighbors.n_degree, neighbor_finder=parts.full_finder)
+
+
+def ranking_fields(ranking: dict | None) -> dict:
+    """The :class:`EpochRecord` fields of a validation ranking (NaN metrics without one)."""
+    if ranking is None:
+        return {}
+    return {
+        "val_mrr": ranking["mrr"],
+        "val_recall_at_1000": ranking["recall@1000"],
+        "val_median_rank_pct": ranking["median_rank_pct"],
+        "val_rank_seconds": ranking["seconds"],
+    }
+
+
+def stopping_score(config: TrainConfig, val_ap: float, ranking: dict | None) -> float:
+    """The epoch's ``--early_stop_metric``; the AP when there is no ranking (see :func:`validation_ranking`)."""
+    metric = config.run.early_stop_metric if ranking is not None else "ap"
+    return early_stop_score(metric, val_ap, ranking)
 
 
 def _save_epoch(parts: RunParts, config: TrainConfig, paths: RunPaths, run: int, state: RunState) -> None:

@@ -1,6 +1,6 @@
 """TGN's AP/AUC evaluation on the validation and test events, old nodes then new nodes.
 
-The memory semantics are the original script's: validation leaves the model with the memory it had
+The memory semantics (for the walks of a pairwise model too) are the original script's: validation leaves the model with the memory it had
 after the old-node validation (the new-node validation runs from a backup, restored after); the test
 runs old and new nodes both from the memory at the end of validation.
 """
@@ -49,16 +49,15 @@ def _evaluate_old_then_new(model, training_data: TrainingData, full_finder, conf
     Afterwards the memory is as after the old-node evaluation (``keep_old_node_memory``) or as before both.
     """
     (old_events, old_seed), (new_events, new_seed) = old, new
-    use_memory, n_degree = config.model.use_memory, config.neighbors.n_degree
+    n_degree = config.neighbors.n_degree
     model.set_neighbor_finder(full_finder)
-    start_memory = model.backup_memory() if use_memory else None
+    # The model's whole state: the memory, a pairwise model's walks (None for a model without state).
+    start_memory = model.backup_memory()
     old_scores = _evaluate_split(model, old_events, training_data, old_seed, n_degree)
-    if use_memory:
-        end_memory = model.backup_memory() if keep_old_node_memory else start_memory
-        model.restore_memory(start_memory)
+    end_memory = model.backup_memory() if keep_old_node_memory else start_memory
+    model.restore_memory(start_memory)
     new_scores = _evaluate_split(model, new_events, training_data, new_seed, n_degree)
-    if use_memory:
-        model.restore_memory(end_memory)
+    model.restore_memory(end_memory)
     return old_scores, new_scores
 
 

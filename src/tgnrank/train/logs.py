@@ -17,6 +17,8 @@ def log_epoch(record: EpochRecord) -> None:
     )
     logger.info("  val AP %.4f AUC %.4f | new-node val AP %.4f AUC %.4f",
                 record.val_ap, record.val_auc, record.new_node_val_ap, record.new_node_val_auc)
+    logger.info("  val ranking: MRR %.4f, R@1000 %.4f, median rank %.2f%% of the candidates (%.1fs)",
+                record.val_mrr, record.val_recall_at_1000, record.val_median_rank_pct, record.val_rank_seconds)
     if record.sampler_stats:
         logger.info("  negatives: %s", ", ".join(f"{k}={_fmt(v)}" for k, v in record.sampler_stats.items()))
 

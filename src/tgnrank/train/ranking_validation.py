@@ -26,7 +26,7 @@ from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
 from tgnrank.eval.metrics import DEFAULT_KS, ranking_metrics
 from tgnrank.eval.protocol import CandidateSet, build_window
-from tgnrank.eval.scoring import DEFAULT_BLOCK_PAIRS, ModelScorer, rank_candidates
+from tgnrank.eval.scoring import DEFAULT_BLOCK_PAIRS, rank_candidates, scorer_for_model
 
 DEFAULT_VAL_RANK_COMPANIES = 500
 
@@ -113,7 +113,7 @@ class ValidationRanking:
         """
         started = time.perf_counter()
         with _model_state_kept(model, neighbor_finder):
-            scorer = ModelScorer.from_model(model, self.candidates, n_neighbors)
+            scorer = scorer_for_model(model, self.candidates, n_neighbors)
             ranking = rank_candidates(self.candidates, scorer, self.block_pairs, top_k=0)
         return {
             **ranking_metrics(ranking.ranks, self.ks),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,10 @@ class EpochRecord:
 
     ``hard_neg_ratio`` is the share of hard negatives the epoch asked for (0 with random negatives);
     ``similarity_refresh_seconds`` the time to recompute the hard negatives' top-k from the memory
-    before the epoch (None when they were not recomputed).
+    before the epoch (None when they were not recomputed). ``val_mrr``, ``val_recall_at_1000`` and
+    ``val_median_rank_pct`` are the validation window's ranking after the epoch's training pass
+    (:mod:`tgnrank.train.ranking_validation`; NaN when the window has no new link to rank), which took
+    ``val_rank_seconds``; ``early_stop_score`` is the ``--early_stop_metric`` value early stopping saw.
     """
 
     run: int
@@ -62,6 +66,11 @@ class EpochRecord:
     sampler_stats: dict = field(default_factory=dict)
     hard_neg_ratio: float = 0.0
     similarity_refresh_seconds: float | None = None
+    val_mrr: float = math.nan
+    val_recall_at_1000: float = math.nan
+    val_median_rank_pct: float = math.nan
+    val_rank_seconds: float = 0.0
+    early_stop_score: float = math.nan
 
 
 @dataclass
@@ -110,6 +119,11 @@ def history_metrics(run: int, seed: int, history: list[EpochRecord]) -> dict:
         "sampler_stats": [to_plain(record.sampler_stats) for record in history],
         "hard_neg_ratios": column("hard_neg_ratio"),
         "similarity_refresh_seconds": [record.similarity_refresh_seconds for record in history],
+        "val_mrrs": column("val_mrr"),
+        "val_recalls_at_1000": column("val_recall_at_1000"),
+        "val_median_rank_pcts": column("val_median_rank_pct"),
+        "val_rank_seconds": column("val_rank_seconds"),
+        "early_stop_scores": column("early_stop_score"),
     }
 
 

@@ -1,7 +1,8 @@
 """Training runs: ``n_runs`` seeds of one configuration, each restored to its best epoch and tested,
 with the final checkpoint and the results files.
 
-Early stopping watches the validation AP and the best epoch is restored at the end; the test then
+Early stopping watches ``--early_stop_metric`` (the per-epoch validation ranking's MRR by default)
+and the best epoch is restored at the end; the test then
 runs from the memory at the end of validation (see :mod:`tgnrank.train.evaluation`). Nothing here
 prints: progress goes through ``TrainingCallbacks`` and ``logging``.
 """
@@ -13,7 +14,6 @@ import logging
 import torch
 
 from tgnrank.data import EventData
-from tgnrank.errors import ConfigError
 from tgnrank.train.checkpoint import checkpoint_config, make_checkpoint, restore_epoch, save_checkpoint
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.early_stopping import EarlyStopping
@@ -26,25 +26,6 @@ from tgnrank.train.training_data import TrainingData, load_training_data, set_se
 
 logger = logging.getLogger(__name__)
 
-# Settings declared for work in progress, whose other values training cannot honour yet: refused
-# rather than silently trained with the default.
-NOT_YET_IMPLEMENTED = {
-    "neg_sampling": ("uniform",),
-    "early_stop_metric": ("ap",),
-    "link_predictor": ("mlp",),
-    "activity_features": (False,),
-}
-
-
-def check_implemented(config: TrainConfig) -> None:
-    """Raise ConfigError for a declared value that training does not implement yet."""
-    for name, supported in NOT_YET_IMPLEMENTED.items():
-        value = getattr(config, name)
-        if value not in supported:
-            raise ConfigError(f"--{name} {value} is declared but not implemented by training yet; "
-                              f"use {' or '.join(map(str, supported))}")
-
-
 def train_runs(
     config: TrainConfig,
     device: torch.device,
@@ -54,7 +35,6 @@ def train_runs(
 ) -> TrainingSummary:
     """``n_runs`` runs with seeds ``seed, seed + 1, ...``; results JSON rewritten after each."""
     callbacks = callbacks or TrainingCallbacks()
-    check_implemented(config)
     logger.info("Configuration: %s", ", ".join(f"{key}={value}" for key, value in config.to_dict().items()))
     training_data = training_data or load_training_data(config)
     runs: list[RunResult] = []
@@ -100,8 +80,9 @@ def _finish_run(parts: RunParts, config: TrainConfig, training_data: TrainingDat
     history = state.history
     best_epoch = stopper.best_epoch if stopper.best_epoch is not None else history[-1].epoch
     if best_epoch != history[-1].epoch:
-        restore_epoch(parts.model, paths.epoch_checkpoint_path(best_epoch), config.model.use_memory)
-        logger.info("Restored the best model, from epoch %d (val AP %.4f)", best_epoch, history[best_epoch].val_ap)
+        restore_epoch(parts.model, paths.epoch_checkpoint_path(best_epoch))
+        logger.info("Restored the best model, from epoch %d (val %s %.4f, val AP %.4f)", best_epoch,
+                    config.run.early_stop_metric, history[best_epoch].early_stop_score, history[best_epoch].val_ap)
     result = RunResult(
         run=run,
         seed=config.run.seed,

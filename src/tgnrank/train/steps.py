@@ -38,9 +38,8 @@ def train_epoch(
     the memory is detached so gradients never reach further back than those batches.
     """
     start = time.perf_counter()
-    optim, use_memory = config.optim, config.model.use_memory
-    if use_memory:
-        model.reset_memory()
+    optim = config.optim
+    model.reset_memory()  # and the walks of a pairwise model, with or without memory
     if hasattr(sampler, "reset_stats"):
         sampler.reset_stats()
     model.train()
@@ -60,8 +59,7 @@ def train_epoch(
             )
         loss.backward()
         optimizer.step()
-        if use_memory:
-            model.detach_memory()
+        model.detach_memory()
         step_losses.append(loss_value)
         callbacks.on_batch_end(epoch, min((batches[-1] + 1) * optim.bs, n_events), step_losses[-1])
     return float(np.mean(step_losses)), time.perf_counter() - start
@@ -70,16 +68,16 @@ def train_epoch(
 def _batch_loss(model, criterion: PairLoss, events: Interactions, sampler, config: TrainConfig, batch: int):
     chunk = slice(batch * config.optim.bs, (batch + 1) * config.optim.bs)
     sources, destinations = events.sources[chunk], events.destinations[chunk]
-    negatives = sampler.sample(sources, destinations, n_neg=config.negatives.n_neg)
+    timestamps = events.timestamps[chunk]
+    negatives = sampler.sample(sources, destinations, n_neg=config.negatives.n_neg, timestamps=timestamps)
     positive_logits, negative_logits = model.compute_edge_logits(
-        sources, destinations, negatives, events.timestamps[chunk], events.edge_idxs[chunk], config.neighbors.n_degree
+        sources, destinations, negatives, timestamps, events.edge_idxs[chunk], config.neighbors.n_degree
     )
     return criterion(positive_logits, negative_logits)
 
 
 def training_sampler(config: TrainConfig, data: EventData, train: Interactions, device: torch.device):
-    """The negative sampler of a run, from its negatives section (``neg_sampling``, ``neg_degree_power``
-    and ``neg_recent_days`` are declared but not passed yet: the sampler does not take them)."""
+    """The negative sampler of a run, from its negatives section."""
     from tgnrank.sampling.negatives import create_negative_sampler
 
     negatives = config.negatives
@@ -94,4 +92,7 @@ def training_sampler(config: TrainConfig, data: EventData, train: Interactions, 
         device=str(device),
         multihop_neg_ratio=negatives.multihop_neg_ratio,
         multihop_topk=negatives.multihop_topk,
+        neg_sampling=negatives.neg_sampling,
+        neg_degree_power=negatives.neg_degree_power,
+        neg_recent_days=negatives.neg_recent_days,
     )

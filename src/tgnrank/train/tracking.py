@@ -79,6 +79,9 @@ class WandbCallbacks(TrainingCallbacks):
             "epoch_time": record.epoch_time,
             "events_per_second": record.events_per_second,
             "negatives/hard_neg_ratio": record.hard_neg_ratio,
+            "val_mrr": record.val_mrr,
+            "val_recall_at_1000": record.val_recall_at_1000,
+            "val_median_rank_pct": record.val_median_rank_pct,
         }
         if record.similarity_refresh_seconds is not None:
             values["negatives/similarity_refresh_seconds"] = record.similarity_refresh_seconds
