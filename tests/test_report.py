@@ -151,3 +151,44 @@ def test_rank_quantiles_are_percentiles_of_the_candidates():
     assert quantiles["rank_pct"][0] == pytest.approx(5.0)
     assert quantiles["rank_pct"][50] == pytest.approx(10.0)
     assert quantiles["rank_pct"][-1] == pytest.approx(15.0)
+
+
+def with_fusion(seeds=(0, 1)) -> ComparisonResults:
+    """results() plus a fusion column: recall@1000 0.30 / 0.40 and MRR 0.25 / 0.35 over the seeds."""
+    base = results(seeds).to_dict()
+    runs = []
+    for i, seed in enumerate(seeds):
+        entry = run("fusion", seed, (0.03, 0.3 + 0.1 * i, 400.0, 70.0), beats=True)
+        entry["diagnostic"]["metrics"]["mrr"] = 0.25 + 0.1 * i
+        entry["importances"] = {"ppr": 0.6 - 0.2 * i, "recency": 0.4 + 0.2 * i}
+        runs.append(entry)
+    base["fusion"] = {"name": "fusion", "label": "Fusion", "combination": "lambdarank", "runs": runs,
+                      "summary": summarize_runs(runs)}
+    return ComparisonResults.from_dict(base)
+
+
+def test_fusion_is_a_column_with_its_contribution_and_importances():
+    text = format_table(with_fusion())
+    header = next(line for line in text.splitlines() if line.startswith("Metric"))
+    assert re.split(r"\s{2,}", header.strip())[-2:] == ["Fusion", "ppr (best baseline)"]
+    assert cells(text, "Recall@1000")[-2] == "35.00% ± 5.00%"
+    # mean recall@1000: hardneg 15%, baseline 6% (every MRR of results() is 0.1); fusion 35%, MRR 0.3 vs ppr 12%, 0.1
+    assert "Hard Neg vs Baseline: Recall@1000 +9.00 points, MRR +0.0000" in text
+    assert "Fusion vs ppr (best baseline): Recall@1000 +23.00 points, MRR +0.2000" in text
+    assert "Fusion vs Baseline" not in text
+    assert cells(text, "ppr") == ["50.0%"] and cells(text, "recency") == ["50.0%"]
+
+
+def test_report_with_a_fusion_draws_its_importances(tmp_path):
+    paths = write_report(with_fusion(seeds=(3,)), tmp_path)
+    assert paths["fusion_importances"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = paths["markdown"].read_text()
+    assert "](fusion_importances.png)" in page and "| ppr | 60.0% |" in page
+    assert "## Contribution of each component" in page and "| Fusion | ppr (best baseline) |" in page
+    assert paths["html"].read_text().count("data:image/png;base64,") == len(FIGURES) + 1
+
+
+def test_a_report_without_fusion_has_no_ablation_sections(tmp_path):
+    paths = write_report(results(), tmp_path)
+    assert "fusion_importances" not in paths
+    assert "Contribution" not in paths["markdown"].read_text() and "importances" not in format_table(results())

@@ -4,6 +4,11 @@ negatives), rank the candidates of a future window with each, and report the gui
 the ensemble of the four models of each seed (the mean of their logits for each candidate pair, rebuilt
 from the checkpoints, nothing more to train).
 
+``--preset ranking`` adds the softmax loss (5 negatives), degree-weighted negatives and the pairwise
+predictor (each left out, with a logged note, while training still refuses its setting), and per seed
+the learned fusion (fitted on the window before the compared one, ``--fusion_*`` flags); the report
+then states what each component contributes and the fusion's feature importances.
+
 Every configuration uses the guide's settings (focal alpha 0.25, gamma 2.0; hard-negative ratio 0.5,
 temperature 0.1) and the shared flags below. Writes, under --out: saved_models/{prefix}-{data}.pth per
 model (prefix = the configuration's name, with -s{seed} when several seeds are compared), compare.json,
@@ -19,11 +24,13 @@ import sys
 from pathlib import Path
 
 from tgnrank.cli.diagnose import ProgressBars
-from tgnrank.cli.flags import add_setting, add_settings, settings_from_args as given_settings
+from tgnrank.cli.flags import add_section, add_setting, add_settings, section_from_args
+from tgnrank.cli.flags import settings_from_args as given_settings
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import TrainConfig
 
-HELP = "train the guide's four configurations over seeds and compare them (table, report.md, report.html)"
+HELP = ("train the guide's four configurations (or --preset ranking's ablation) over seeds and compare them "
+        "(table, report.md, report.html)")
 
 # Settings each configuration or seed sets itself, or that make no sense for a comparison.
 CONTROLLED_FIELDS = {
@@ -34,7 +41,13 @@ CONTROLLED_FIELDS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tgnrank.eval.fusion import FusionOptions
+    from tgnrank.experiments.presets import PRESETS
+
     main = parser.add_argument_group("comparison")
+    main.add_argument("--preset", default="guide", choices=PRESETS,
+                      help="guide = the guide's four configurations; ranking = those, the softmax loss, degree "
+                           "negatives, the pairwise predictor and the learned fusion (default %(default)s)")
     for name in ("data", "data_dir"):
         add_setting(main, name)
     add_setting(main, "n_epoch", help="epochs per model")
@@ -58,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "(default on; --no-use_memory for TGAT)")
     add_settings(parser, exclude=CONTROLLED_FIELDS,
                  title="training flags shared by every configuration (as train_self_supervised.py)")
+    add_section(parser, FusionOptions)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -74,9 +88,13 @@ def settings_from_args(args: argparse.Namespace):
     """The validated CompareSettings of parsed arguments (ConfigError names a bad flag)."""
     from tgnrank.cli.diagnose import parse_baselines, parse_ks
     from tgnrank.eval.diagnostic import DiagnosticOptions
-    from tgnrank.experiments.presets import CompareSettings
+    from tgnrank.eval.fusion import FusionOptions
+    from tgnrank.experiments.presets import CompareSettings, preset_configurations
 
     base = TrainConfig(**given_settings(args))
+    configurations = preset_configurations(args.preset)
+    for configuration in configurations:
+        base.replace(**configuration.overrides)  # a preset's setting the model refuses is named before training
     return CompareSettings(
         base=base,
         seeds=parse_seeds(args.seeds),
@@ -84,6 +102,9 @@ def settings_from_args(args: argparse.Namespace):
         window=args.window,
         options=DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines)),
         restart=args.restart,
+        configurations=configurations,
+        fusion=args.preset == "ranking",
+        fusion_options=section_from_args(FusionOptions, args),
     )
 
 

@@ -8,8 +8,10 @@ depend on the model) and returns the :class:`~tgnrank.experiments.results.Compar
 
 For each seed, the four models are also combined into an ensemble (the mean of their logits for each
 candidate pair, :class:`~tgnrank.eval.scoring.EnsembleScorer`), diagnosed like one more model. Nothing
-is trained for it: it is rebuilt from the stored checkpoints. Finished work is recorded in the state
-file (:mod:`tgnrank.experiments.state`), so an interrupted comparison resumes.
+is trained for it: it is rebuilt from the stored checkpoints. With ``settings.fusion`` (the ranking
+preset), each seed also gets the learned fusion (:mod:`tgnrank.eval.fusion`), fitted on the window
+before the compared one and ranked like a model. Finished work is recorded in the state file
+(:mod:`tgnrank.experiments.state`), so an interrupted comparison resumes.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import numpy as np
 from tgnrank.eval.baselines import RANDOM, best_baseline, comparison_key
 from tgnrank.eval.diagnostic import run_diagnostic
 from tgnrank.eval.metrics import LIFT_K
-from tgnrank.eval.protocol import CandidateSet, build_window
-from tgnrank.experiments.presets import ENSEMBLE_LABEL, ENSEMBLE_NAME, CompareSettings, Configuration
+from tgnrank.eval.protocol import CandidateSet, build_window, window_bounds
+from tgnrank.experiments.presets import (
+    ENSEMBLE_LABEL, ENSEMBLE_NAME, FUSION_LABEL, FUSION_NAME, CompareSettings, Configuration,
+)
 from tgnrank.experiments.results import ComparisonResults, rank_quantiles, summarize_runs
 from tgnrank.experiments.state import ComparisonState, dataset_fingerprint, open_state
 from tgnrank.train.outputs import RunPaths, write_json
@@ -69,6 +73,8 @@ def run_comparison(
             _diagnose_run(settings, state, entry, data, candidates, device, ranking_progress)
     for seed in settings.seeds:
         _diagnose_ensemble(settings, state, seed, data, candidates, device, ranking_progress)
+        if settings.fusion:
+            _diagnose_fusion(settings, state, seed, data, candidates, ranking_progress)
     results = assemble_results(settings, state, baselines, candidates)
     write_json(settings.out_dir / RESULTS_FILE, results.to_dict())
     return results
@@ -163,6 +169,43 @@ def _diagnose_ensemble(settings, state, seed: int, data, candidates: CandidateSe
     state.save()
 
 
+def fusion_fitting_window(settings: CompareSettings, data, candidates: CandidateSet) -> tuple[float, float]:
+    """(t_start, t_end) the fusion is fitted on: the validation window for the test window, else the
+    window of the same length ending where the compared one starts (never a label it ranks)."""
+    if settings.window == "test":
+        split = settings.base.dataset
+        return window_bounds(data.events, "val", split.train_quantile, split.val_quantile)
+    return candidates.t_start - (candidates.t_end - candidates.t_start), candidates.t_start
+
+
+def _diagnose_fusion(settings, state, seed: int, data, candidates: CandidateSet, progress) -> None:
+    """Fit the seed's fusion and rank the window with it, unless the state holds it for these settings."""
+    from tgnrank.eval.fusion import fit_fusion
+
+    wanted = settings.fusion_settings(seed)
+    stored = state.fusions.get(str(seed))
+    if stored is not None and stored.get("diagnostic_settings") == wanted:
+        logger.info("Fusion, seed %d: already fitted and ranked, reusing", seed)
+        return
+    options = dataclasses.replace(settings.fusion_options, fusion_seed=seed)
+    fit_start, fit_end = fusion_fitting_window(settings, data, candidates)
+    logger.info("Fitting the fusion (seed %d) on (%g, %g] and %d earlier window(s)", seed, fit_start, fit_end,
+                options.fusion_windows - 1)
+    started = time.perf_counter()
+    ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options)
+    prefix = settings.fusion_prefix(seed)
+    scorer = ranker.scorer(candidates, data.node_features, data.edge_features)
+    state.fusions[str(seed)] = {
+        "seed": seed,
+        "prefix": prefix,
+        "fitting_seconds": time.perf_counter() - started,
+        "importances": ranker.importances(),
+        "diagnostic": _model_diagnostic(settings, data, candidates, scorer, prefix, progress),
+        "diagnostic_settings": wanted,
+    }
+    state.save()
+
+
 def _model_diagnostic(settings, data, candidates: CandidateSet, scorer, prefix: str, progress) -> dict:
     """The compact diagnostic of one model (or ensemble) scorer, without the baselines (ranked once apart)."""
     options = dataclasses.replace(settings.options, baselines=())
@@ -211,6 +254,7 @@ def assemble_results(
         entry.pop("diagnostic_settings", None)
         entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
         ensemble_runs.append(entry)
+    fusion = _fusion_column(settings, state, best_key) if settings.fusion else None
     mean_metrics = {c["name"]: {k: v["mean"] for k, v in c["summary"].items()} for c in configurations}
     return ComparisonResults.from_dict({
         "dataset": settings.base.data,
@@ -232,4 +276,21 @@ def assemble_results(
             "runs": ensemble_runs,
             "summary": summarize_runs(ensemble_runs),
         },
+        "fusion": fusion,
     })
+
+
+def _fusion_column(settings: CompareSettings, state: ComparisonState, best_key) -> dict:
+    runs = []
+    for seed in settings.seeds:
+        entry = dict(state.fusions[str(seed)])
+        entry.pop("diagnostic_settings", None)
+        entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
+        runs.append(entry)
+    return {
+        "name": FUSION_NAME,
+        "label": FUSION_LABEL,
+        "combination": "LightGBM lambdarank over history-only pair features, fitted on the window before",
+        "runs": runs,
+        "summary": summarize_runs(runs),
+    }

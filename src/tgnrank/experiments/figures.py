@@ -1,7 +1,8 @@
 """The comparison's figures, drawn with matplotlib's object API (no pyplot state, no display needed)
-into PNG bytes: Recall@K, the rank distribution of the positives, and the training curves.
+into PNG bytes: Recall@K, the rank distribution of the positives, the training curves and, when the
+results hold a learned fusion, its feature importances.
 
-The ensemble (when the results hold one) is one more model, after the configurations.
+The ensemble and the fusion (when the results hold them) are more models, after the configurations.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ FIGURES = {
     "rank_distribution": "Where the true new links rank: share of positives within the top x% of the candidates",
     "training_curves": "Training loss and validation AP per epoch",
 }
+# Drawn only when the results hold a learned fusion.
+FUSION_FIGURES = {"fusion_importances": "Learned fusion: share of the split gain per feature"}
+COMBINED_COLORS = {"ensemble": "black", "fusion": "#8c564b"}
 
 
 def render_figures(results: ComparisonResults) -> dict[str, bytes]:
-    """PNG bytes of every figure of FIGURES."""
-    return {
+    """PNG bytes of every figure of FIGURES, and of FUSION_FIGURES when the results hold a fusion."""
+    figures = {
         "recall_at_k": _png(_recall_figure(results)),
         "rank_distribution": _png(_rank_figure(results)),
         "training_curves": _png(_training_figure(results)),
     }
+    if results.fusion is not None:
+        figures["fusion_importances"] = _png(_importance_figure(results))
+    return figures
 
 
 def _figure(n_axes: int = 1, width: float = 7.5):
@@ -43,9 +50,11 @@ def _png(figure) -> bytes:
 
 
 def _model_color(results: ComparisonResults, index: int) -> str:
-    """The colour of the ``index``-th model column: C0, C1... per configuration; the ensemble, last,
-    black (solid, where random is a black dotted line)."""
-    return f"C{index}" if index < len(results.configurations) else "black"
+    """The colour of the ``index``-th model column: C0, C1... per configuration; the ensemble black
+    (solid, where random is a black dotted line), the fusion brown."""
+    if index < len(results.configurations):
+        return f"C{index}"
+    return COMBINED_COLORS.get(results.model_columns[index].name, "black")
 
 
 def _baseline_style(index: int) -> dict:
@@ -140,3 +149,16 @@ def _training_figure(results: ComparisonResults):
 
 def _floats(values: list) -> np.ndarray:
     return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+
+
+def _importance_figure(results: ComparisonResults):
+    from tgnrank.experiments.ablation import mean_importances
+
+    shares = mean_importances(results)
+    figure, (axes,) = _figure(width=7.5)
+    names = list(shares)[::-1]  # the largest on top
+    axes.barh(names, [100 * shares[name] for name in names], color=COMBINED_COLORS["fusion"])
+    axes.set_xlabel("% of the total split gain" + (" (mean over seeds)" if len(results.seeds) > 1 else ""))
+    axes.tick_params(axis="y", labelsize=8)
+    axes.set_title("Feature importances of the learned fusion", fontsize=10)
+    return figure

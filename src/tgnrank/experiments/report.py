@@ -5,8 +5,10 @@ Tables are built once as rows of cells and written three ways (aligned text, Mar
 (:mod:`tgnrank.experiments.figures`) are PNG bytes; the HTML embeds them as base64 data URIs so it opens
 anywhere without other files, and the Markdown links the PNG files written beside it.
 
-The ensemble of the configurations (when the results hold one) is shown as one more model column,
-after the configurations, in the tables and the ranking figures.
+The ensemble of the configurations and the learned fusion (when the results hold them) are shown as
+more model columns, after the configurations, in the tables and the ranking figures; with a fusion,
+the report adds its feature importances and each component's contribution
+(:mod:`tgnrank.experiments.ablation`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Callable
 
 from tgnrank.data.events import atomic_write
 from tgnrank.eval.metrics import HITS_K
-from tgnrank.experiments.figures import FIGURES, render_figures
+from tgnrank.experiments.ablation import contribution_lines, importance_table
+from tgnrank.experiments.figures import FIGURES, FUSION_FIGURES, render_figures
 from tgnrank.experiments.results import ComparisonResults, MetricSummary
 from tgnrank.tables import text_table
 RUNS_COLUMNS = (
@@ -170,8 +173,11 @@ def _std_note(results: ComparisonResults) -> str:
 def format_table(results: ComparisonResults) -> str:
     """The text printed by ``tgnrank compare``: headline, the guide's table, the verdicts."""
     std_note = _std_note(results)
-    return "\n".join([headline(results), "", f"Métriques à comparer{std_note}:", *text_table(*guide_table(results)),
-                      "", *verdict_lines(results)])
+    lines = [headline(results), "", f"Métriques à comparer{std_note}:", *text_table(*guide_table(results)),
+             "", *verdict_lines(results)]
+    for title, section_lines, table in ablation_sections(results):
+        lines += ["", f"{title}:", *(section_lines or []), *(text_table(*table) if table else [])]
+    return "\n".join(lines)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -194,19 +200,37 @@ def settings_lines(results: ComparisonResults) -> list[str]:
     if ensemble:
         lines.append(f"{ensemble.label} ({ensemble.name}): {ensemble.combination} of "
                      f"{', '.join(ensemble.members)} for each seed (no training: rebuilt from their checkpoints)")
+    if results.fusion:
+        lines.append(f"{results.fusion.label} ({results.fusion.name}): {results.fusion.combination}, one per seed")
     return lines
 
 
+def ablation_sections(results: ComparisonResults) -> list[tuple[str, list[str] | None, Table | None]]:
+    """(title, lines, table) of the contributions and the fusion's importances, those that apply."""
+    sections = []
+    lines = contribution_lines(results) if results.fusion else []
+    if lines:
+        over = " (mean over seeds)" if len(results.seeds) > 1 else ""
+        sections.append((f"Contribution of each component{over}", lines, None))
+    importances = importance_table(results)
+    if importances is not None:
+        sections.append(("Learned fusion: feature importances", None, importances))
+    return sections
+
+
 def render_markdown(results: ComparisonResults, image_files: dict[str, str]) -> str:
-    """``report.md``; ``image_files`` maps each figure of FIGURES to its file name beside the report."""
+    """``report.md``; ``image_files`` maps each figure drawn (FIGURES, FUSION_FIGURES) to its file beside it."""
     std_note = _std_note(results)
     parts = [f"# Comparison on '{results.dataset}'", "", headline(results), "",
              *(f"- {line}" for line in settings_lines(results)), "",
              f"## Métriques à comparer{std_note}", "", *markdown_table(*guide_table(results)), "",
              *(f"- {line}" for line in verdict_lines(results)), "",
              "## All metrics", "", *markdown_table(*full_table(results)), ""]
-    for name, caption in FIGURES.items():
-        parts += [f"## {caption}", "", f"![{caption}]({image_files[name]})", ""]
+    for title, lines, table in ablation_sections(results):
+        parts += [f"## {title}", "", *(f"- {line}" for line in lines or []), *(markdown_table(*table) if table else []), ""]
+    for name, caption in {**FIGURES, **FUSION_FIGURES}.items():
+        if name in image_files:
+            parts += [f"## {caption}", "", f"![{caption}]({image_files[name]})", ""]
     parts += ["## Runs", "", *markdown_table(*runs_table(results)), ""]
     top = top_predictions_table(results)
     if top is not None:
@@ -225,7 +249,8 @@ img { max-width: 100%; }
 
 
 def render_html(results: ComparisonResults, images: dict[str, bytes]) -> str:
-    """``report.html``: no external resource; ``images`` maps each figure of FIGURES to PNG bytes."""
+    """``report.html``: no external resource; ``images`` maps each figure drawn (FIGURES, FUSION_FIGURES) to
+    PNG bytes."""
     std_note = _std_note(results)
     items = lambda lines: "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"  # noqa: E731
     body = [
@@ -238,7 +263,12 @@ def render_html(results: ComparisonResults, images: dict[str, bytes]) -> str:
         "<h2>All metrics</h2>",
         html_table(*full_table(results)),
     ]
-    for name, caption in FIGURES.items():
+    for title, lines, table in ablation_sections(results):
+        body += [f"<h2>{html.escape(title)}</h2>", *([items(lines)] if lines else []),
+                 *([html_table(*table)] if table else [])]
+    for name, caption in {**FIGURES, **FUSION_FIGURES}.items():
+        if name not in images:
+            continue
         encoded = base64.b64encode(images[name]).decode("ascii")
         body += [
             f"<h2>{html.escape(caption)}</h2>",

@@ -68,7 +68,8 @@ class TrainingRecord:
 
 @dataclass
 class RunEntry:
-    """One model of one seed: a trained configuration, or the ensemble of the seed's models."""
+    """One model of one seed: a trained configuration, the ensemble of the seed's models, or the
+    seed's learned fusion (with its ``importances``: feature -> share of the split gain)."""
 
     seed: int
     prefix: str
@@ -79,6 +80,8 @@ class RunEntry:
     training_seconds: float | None = None
     training: TrainingRecord | None = None
     members: list | None = None
+    fitting_seconds: float | None = None
+    importances: dict | None = None
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunEntry":
@@ -100,7 +103,8 @@ class MetricSummary:
 
 @dataclass
 class ModelColumn:
-    """A configuration (with its ``flags``) or the ensemble (with ``combination`` and ``members``)."""
+    """A configuration (with its ``flags``), the ensemble (with ``combination`` and ``members``) or the
+    fusion (with ``combination``)."""
 
     name: str
     label: str
@@ -135,7 +139,8 @@ class WindowSummary:
 @dataclass
 class ComparisonResults:
     """Everything ``compare.json`` holds: the window, the shared ``training`` settings, one column per
-    configuration, the ensemble (None in files older than it), every baseline's diagnostic (random
+    configuration, the ensemble (None in files older than it), the learned fusion (None unless the
+    comparison has one), every baseline's diagnostic (random
     included), the best baseline and the best configuration (by mean metrics)."""
 
     dataset: str
@@ -150,11 +155,12 @@ class ComparisonResults:
     best_baseline: str
     best_configuration: str
     ensemble: ModelColumn | None = None
+    fusion: ModelColumn | None = None
 
     @property
     def model_columns(self) -> list[ModelColumn]:
-        """The configurations, then the ensemble when there is one."""
-        return [*self.configurations, *([self.ensemble] if self.ensemble else [])]
+        """The configurations, then the ensemble and the fusion when there are."""
+        return [*self.configurations, *(column for column in (self.ensemble, self.fusion) if column)]
 
     def to_dict(self) -> dict:
         return _compact(self)
@@ -167,6 +173,8 @@ class ComparisonResults:
         values["baselines"] = {name: Diagnostic.from_dict(item) for name, item in values["baselines"].items()}
         if values.get("ensemble") is not None:
             values["ensemble"] = ModelColumn.from_dict(values["ensemble"])
+        if values.get("fusion") is not None:
+            values["fusion"] = ModelColumn.from_dict(values["fusion"])
         return cls(**values)
 
 

@@ -2,7 +2,8 @@
 
 The state records, for each finished (configuration, seed), its checkpoint, its training history and
 its diagnostic, and for each seed the ensemble's diagnostic (dropped whenever one of its members is
-trained again). A later call with the same training settings and the same dataset skips those; a call
+trained again) and, when the comparison has one, the learned fusion's diagnostic and importances (it
+reads no model, so it is refitted only when its window or options change). A later call with the same training settings and the same dataset skips those; a call
 whose settings would make the stored models wrong (another epoch count, model size, dataset, ...) is
 refused unless ``restart`` discards the state. Changing only the window, the K or the baselines keeps
 the trained models and recomputes the diagnostics.
@@ -41,6 +42,7 @@ class ComparisonState:
     baselines: dict | None = None
     runs: dict = field(default_factory=dict)
     ensembles: dict = field(default_factory=dict)
+    fusions: dict = field(default_factory=dict)
 
     @staticmethod
     def run_key(configuration: str, seed: int) -> str:
@@ -55,6 +57,7 @@ class ComparisonState:
             "baselines": self.baselines,
             "runs": self.runs,
             "ensembles": self.ensembles,
+            "fusions": self.fusions,
         })
 
 
@@ -98,7 +101,8 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
         )
     state = ComparisonState(path=path, training=training, dataset=dataset,
                             baselines=stored.get("baselines"), runs=dict(stored.get("runs") or {}),
-                            ensembles=dict(stored.get("ensembles") or {}))
+                            ensembles=dict(stored.get("ensembles") or {}),
+                            fusions=dict(stored.get("fusions") or {}))
     logger.info("Resuming from %s: %d finished run(s)", path, len(state.runs))
     return state
 
