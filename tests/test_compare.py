@@ -206,3 +206,105 @@ def test_a_changed_dataset_is_refused(compared, first_run, tmp_path, monkeypatch
     assert main(moved) == 2
     error = capsys.readouterr().err
     assert "dataset 'small' changed" in error and "--restart" in error
+
+
+TINY_FUSION = ["--fusion_trees", "10", "--fusion_negatives", "20", "--fusion_windows", "1", "--fusion_min_leaf", "5"]
+
+
+@pytest.fixture(scope="module")
+def ranking_run(compared):
+    """One ``--preset ranking`` comparison (one seed, one epoch, a ten-tree fusion) on the same dataset."""
+    root, _, args = compared
+    out = root / "ranking"
+    ranking_args = [*args[:args.index("--out") + 1], str(out), *args[args.index("--out") + 2:],
+                    "--preset", "ranking", *TINY_FUSION]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(ranking_args) == 0
+    return out, ranking_args, printed.getvalue()
+
+
+def test_ranking_preset_adds_the_wired_configurations_and_a_fusion_column(ranking_run):
+    from tgnrank.experiments.presets import preset_configurations
+
+    out, _, printed = ranking_run
+    results = json.loads((out / "compare.json").read_text())
+    expected = [c.name for c in preset_configurations("ranking")]  # the refusal table as it is now
+    assert [c["name"] for c in results["configurations"]] == expected and expected[:4] == NAMES
+    assert "softmax" in expected  # --loss softmax trains
+    (fusion_run,) = results["fusion"]["runs"]
+    assert fusion_run["prefix"] == "fusion" and set(fusion_run["diagnostic"]) >= {"metrics", "recall_curve"}
+    assert sum(fusion_run["importances"].values()) == pytest.approx(1.0)
+    assert results["fusion"]["summary"]["mrr"]["n"] == 1
+    assert results["ensemble"]["members"] == expected
+    header = next(line for line in printed.splitlines() if line.startswith("Metric"))
+    assert re.split(r"\s{2,}", header.strip())[-3:-1] == ["Ensemble", "Fusion"]
+    report = (out / "report.md").read_text()
+    assert "| Ensemble | Fusion | " in report
+    assert "## Learned fusion: feature importances" in report and "](fusion_importances.png)" in report
+    assert "Softmax vs Baseline: Recall@1000" in report and "Fusion vs " in report
+    assert (out / "fusion_importances.png").is_file()
+    assert (out / "report.html").read_text().count('src="data:image/png;base64,') == 4
+
+
+def test_ranking_preset_resumes_without_training_or_refitting(ranking_run, tmp_path, monkeypatch, capsys):
+    out, args, printed = ranking_run
+    copy = tmp_path / "ranking"
+    shutil.copytree(out, copy)
+    monkeypatch.setattr("tgnrank.train.runs.train_runs", _refuse_training)
+    monkeypatch.setattr("tgnrank.eval.fusion.fit_fusion", _refuse_training)
+    assert main([*args[:args.index("--out") + 1], str(copy), *args[args.index("--out") + 2:]]) == 0
+    assert capsys.readouterr().out.split("\nreport:")[0] == printed.split("\nreport:")[0]
+
+    class Refitted(Exception):
+        pass
+
+    def refit(*rest, **kwargs):
+        raise Refitted
+
+    monkeypatch.setattr("tgnrank.eval.fusion.fit_fusion", refit)
+    with pytest.raises(Refitted):  # other fusion options refit the fusion, and train nothing
+        main([*args[:args.index("--out") + 1], str(copy), *args[args.index("--out") + 2:], "--fusion_trees", "11"])
+
+
+def test_the_fusion_is_fitted_before_the_compared_window(ranking_run):
+    from tgnrank.data import load_dataset
+    from tgnrank.eval.protocol import build_window
+    from tgnrank.experiments.compare import fusion_fitting_window
+    from tgnrank.experiments.presets import CompareSettings
+
+    out, _, _ = ranking_run
+    data = load_dataset("small", out.parent / "data")
+    for window in ("test", "val"):
+        settings = CompareSettings(base=TrainConfig(data="small"), window=window)
+        candidates = build_window(data.events, window, 0.70, 0.85)
+        start, end = fusion_fitting_window(settings, data, candidates)
+        assert end == pytest.approx(candidates.t_start) and start < end
+
+
+def test_ranking_preset_leaves_out_what_training_refuses(monkeypatch, caplog):
+    from tgnrank.experiments.presets import preset_configurations
+
+    refusing = {"neg_sampling": ("uniform",), "link_predictor": ("mlp",), "early_stop_metric": ("ap",)}
+    caplog.set_level("WARNING", logger="tgnrank.experiments.presets")
+    names = [c.name for c in preset_configurations("ranking", refusing)]
+    assert names == [*NAMES, "softmax"]
+    notes = [r.getMessage() for r in caplog.records]
+    assert any("'degree'" in note and "--neg_sampling degree" in note for note in notes)
+    assert any("'pairwise'" in note and "--link_predictor pairwise" in note for note in notes)
+    monkeypatch.setattr("tgnrank.train.runs.NOT_YET_IMPLEMENTED", {"loss": ("bce", "focal")}, raising=False)
+    assert [c.name for c in preset_configurations("ranking")] == [*NAMES, "pairwise"]  # read at call time
+    with pytest.raises(ConfigError, match="--preset"):
+        preset_configurations("everything")
+
+
+def test_the_guide_preset_is_the_default_and_has_no_fusion(compared, first_run):
+    from tgnrank.cli.compare import settings_from_args
+    from tgnrank.cli.main import build_parser
+
+    _, out, args = compared
+    settings = settings_from_args(build_parser().parse_args(args))
+    assert settings.configurations == GUIDE_CONFIGURATIONS and not settings.fusion
+    results = json.loads((out / "compare.json").read_text())
+    assert "fusion" not in results and "fusions" in json.loads((out / STATE_FILE).read_text())
+    assert "Contribution" not in (out / "report.md").read_text() and not (out / "fusion_importances.png").exists()
