@@ -192,3 +192,19 @@ def test_a_report_without_fusion_has_no_ablation_sections(tmp_path):
     paths = write_report(results(), tmp_path)
     assert "fusion_importances" not in paths
     assert "Contribution" not in paths["markdown"].read_text() and "importances" not in format_table(results())
+
+
+def test_the_training_curves_plot_the_validation_mrr_beside_the_ap(monkeypatch):
+    from tgnrank.experiments import figures
+
+    drawn = []
+    make_figure = figures._figure
+    monkeypatch.setattr(figures, "_figure", lambda *args, **kwargs: drawn.append(make_figure(*args, **kwargs)) or drawn[-1])
+    with_mrr = results(seeds=(0,))
+    with_mrr.configurations[0].runs[0].training.val_mrrs = [0.01, 0.03, 0.02]
+    figures._training_figure(with_mrr)
+    _, (_, _, mrr_axes) = drawn[-1]
+    lines = [list(line.get_ydata()) for line in mrr_axes.get_lines()]
+    assert [0.01, 0.03, 0.02] in lines and [0.03] in lines  # the curve and the star at the epoch kept
+    figures._training_figure(results(seeds=(0,)))  # runs recorded before the ranking: no MRR curve, no error
+    assert all(len(line.get_ydata()) == 0 for line in drawn[-1][1][2].get_lines())

@@ -218,3 +218,15 @@ def test_the_checkpoint_scorer_upgrades_version_1_checkpoints(tmp_path, monkeypa
     training = load_training_data(config)
     _, stored = model_scorer_from_checkpoint(checkpoint, training.data, build_window(training.data.events, "val"), "cpu")
     assert stored.early_stop_metric == "ap" != config.early_stop_metric  # upgraded, not today's default
+
+
+def test_the_progress_bar_shows_the_last_epochs_validation_ranking(data_dir, tmp_path, capsys):
+    from tgnrank.cli.train import ProgressBar
+
+    summary, _ = _train(data_dir, tmp_path, "bar", n_epoch=1, val_rank_companies=8)
+    record = summary.runs[0].history[0]
+    bar = ProgressBar()
+    bar.on_epoch_end(record)
+    bar.on_epoch_start(1, 10)
+    assert f"val MRR {record.val_mrr:.4f}, R@1000 {record.val_recall_at_1000:.4f}" in bar.bar.desc
+    bar.close()

@@ -59,14 +59,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 class ProgressBar:
-    """A tqdm bar per epoch over the training events, showing the loss and events per second."""
+    """A tqdm bar per epoch over the training events, showing the loss and events per second, and the
+    previous epoch's validation ranking (MRR, Recall@1000)."""
 
     def __init__(self) -> None:
         self.bar = None
         self.run = 0
+        self.previous = ""
 
     def on_run_start(self, run, config) -> None:
         self.run = run
+        self.previous = ""
 
     def on_epoch_start(self, epoch: int, n_events: int) -> None:
         from tqdm import tqdm
@@ -74,7 +77,7 @@ class ProgressBar:
         # Redirected to a file, a bar redrawn ten times a second would fill the log: update it rarely.
         refresh_seconds = 0.1 if sys.stderr.isatty() else 30.0
         self.bar = tqdm(
-            total=n_events, desc=f"run {self.run} epoch {epoch}", unit="ev", leave=False, file=sys.stderr,
+            total=n_events, desc=f"run {self.run} epoch {epoch}{self.previous}", unit="ev", leave=False, file=sys.stderr,
             mininterval=refresh_seconds,
         )
 
@@ -86,6 +89,7 @@ class ProgressBar:
 
     def on_epoch_end(self, record) -> None:
         self.close()
+        self.previous = f" (last: val MRR {record.val_mrr:.4f}, R@1000 {record.val_recall_at_1000:.4f})"
 
     def close(self) -> None:
         if self.bar is not None:

@@ -37,7 +37,8 @@ from tgnrank.train.outputs import RunPaths, write_json
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "compare.json"
-TRAINING_RECORD = ("train_losses", "val_aps", "best_epoch", "epochs_completed", "stopped_early", "test_ap", "test_auc")
+TRAINING_RECORD = ("train_losses", "val_aps", "val_mrrs", "best_epoch", "epochs_completed", "stopped_early", "test_ap",
+                   "test_auc")
 
 RankingProgress = Callable[[str, int, int], None]
 

@@ -17,7 +17,7 @@ from tgnrank.experiments.results import ComparisonResults
 FIGURES = {
     "recall_at_k": "Recall@K against K (log scale): every model and baseline",
     "rank_distribution": "Where the true new links rank: share of positives within the top x% of the candidates",
-    "training_curves": "Training loss and validation AP per epoch",
+    "training_curves": "Training loss, validation AP and validation ranking MRR per epoch",
 }
 # Drawn only when the results hold a learned fusion.
 FUSION_FIGURES = {"fusion_importances": "Learned fusion: share of the split gain per feature"}
@@ -121,7 +121,7 @@ def _rank_figure(results: ComparisonResults):
 def _training_figure(results: ComparisonResults):
     from matplotlib.ticker import MaxNLocator
 
-    figure, (loss_axes, ap_axes) = _figure(2, width=11)
+    figure, (loss_axes, ap_axes, mrr_axes) = _figure(3, width=15)
     styles = ("-", "--", ":", "-.")
     for index, configuration in enumerate(results.configurations):
         for run_index, run in enumerate(configuration.runs):
@@ -131,16 +131,19 @@ def _training_figure(results: ComparisonResults):
                 label += f" s{run.seed}"
             style = {"color": f"C{index}", "linestyle": styles[run_index % len(styles)], "marker": "o", "markersize": 3}
             epochs = np.arange(1, len(training.train_losses) + 1)
-            val_aps = _floats(training.val_aps)
             loss_axes.plot(epochs, _floats(training.train_losses), label=label, **style)
-            ap_axes.plot(epochs, val_aps, label=label, **style)
-            best = training.best_epoch
-            if best is not None and best < len(val_aps):
-                ap_axes.plot(best + 1, val_aps[best], marker="*", markersize=12, color=f"C{index}", linestyle="none")
+            # runs trained before the per-epoch ranking have no MRR curve
+            for axes, values in ((ap_axes, training.val_aps), (mrr_axes, training.val_mrrs or [])):
+                values = _floats(values)
+                axes.plot(epochs[: len(values)], values, label=label, **style)
+                best = training.best_epoch
+                if best is not None and best < len(values):
+                    axes.plot(best + 1, values[best], marker="*", markersize=12, color=f"C{index}", linestyle="none")
     loss_axes.set_yscale("log")  # focal losses are several times smaller than BCE ones
     loss_axes.set_title("training loss (log scale)", fontsize=10)
     ap_axes.set_title("validation AP (random negatives; star: the epoch kept)", fontsize=10)
-    for axes in (loss_axes, ap_axes):
+    mrr_axes.set_title("validation ranking MRR (star: the epoch kept)", fontsize=10)
+    for axes in (loss_axes, ap_axes, mrr_axes):
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     ap_axes.legend(fontsize=8)

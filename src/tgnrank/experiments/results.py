@@ -60,6 +60,7 @@ class TrainingRecord:
     stopped_early: bool
     test_ap: float | None = None
     test_auc: float | None = None
+    val_mrrs: list | None = None  # the per-epoch validation ranking's MRR (None for older runs)
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainingRecord":
