@@ -4,7 +4,9 @@ Each size runs in its own process (so that peak RSS belongs to that size alone) 
 size (embedding dimension 172, the link predictor of a TGN with memory), random projections standing
 for the embeddings, 5,000 investors, 5% of the grid linked in the history and 0.1% of it positive.
 Two figures per size: the scoring kernel alone ("score") and the whole streamed ranking ("rank": scoring
-plus the positives' global and per-company ranks and the top-20 list).
+plus the positives' global and per-company ranks and the top-20 list). The pairwise columns do the same
+with ``--link_predictor pairwise``'s :class:`~tgnrank.model.pairwise_scoring.PairwiseBlockScorer` (walk
+vectors of the default ``--walk_dim`` 32, random, standing for the propagated ones).
 
     python benchmarks/diagnostic_throughput.py [--sizes 1000000,10000000] [--threads 2]
 """
@@ -22,6 +24,7 @@ import numpy as np
 
 EMBEDDING_DIM = 172
 N_INVESTORS = 5000
+WALK_DIM = 32
 LINKED_SHARE = 0.05
 POSITIVE_SHARE = 0.001
 
@@ -51,36 +54,64 @@ def candidate_set(n_pairs: int, seed: int = 0):
     )
 
 
-def measure(n_pairs: int, threads: int) -> dict:
+def mlp_scorer(candidates, threads: int):
     import torch
 
-    from tgnrank.eval.scoring import ModelScorer, rank_candidates
+    from tgnrank.eval.scoring import ModelScorer
     from tgnrank.model.link_predictor import LinkPredictor
 
-    torch.manual_seed(0)
-    candidates = candidate_set(n_pairs)
     predictor = LinkPredictor(EMBEDDING_DIM)
     with torch.no_grad():
         sources = predictor.project_sources(torch.randn(candidates.n_companies, EMBEDDING_DIM))
         destinations = predictor.project_destinations(torch.randn(candidates.n_investors, EMBEDDING_DIM))
-    scorer = ModelScorer(predictor, sources, destinations, threads=threads)
+    return ModelScorer(predictor, sources, destinations, threads=threads)
+
+
+def pairwise_scorer(candidates, threads: int):
+    import torch
+
+    from tgnrank.model.link_predictor import PairwiseLinkPredictor
+    from tgnrank.model.pairwise_scoring import PairwiseBlockScorer
+    from tgnrank.model.walks import N_PAIR_FEATURES
+
+    predictor = PairwiseLinkPredictor(EMBEDDING_DIM, N_PAIR_FEATURES)
+    walks = lambda n: torch.randn(4, n, WALK_DIM) / WALK_DIM**0.5  # noqa: E731  (h_0..h_3 of n nodes)
+    return PairwiseBlockScorer.from_embeddings(
+        predictor, torch.randn(candidates.n_companies, EMBEDDING_DIM), torch.randn(candidates.n_investors, EMBEDDING_DIM),
+        walks(candidates.n_companies), walks(candidates.n_investors), threads,
+    )
+
+
+def throughput(candidates, scorer) -> tuple[float, float]:
+    """(grid cells scored per second by the kernel alone, candidates ranked per second)."""
+    from tgnrank.eval.scoring import rank_candidates
 
     started = time.perf_counter()
     for row_start, row_stop in candidates.row_blocks(max(1, (1 << 20) // candidates.n_investors)):
         scorer.score_block(row_start, row_stop)
     score_seconds = time.perf_counter() - started
-
     started = time.perf_counter()
     ranking = rank_candidates(candidates, scorer)
     rank_seconds = time.perf_counter() - started
     assert ranking.ranks.n_candidates == candidates.n_candidates
-    grid_cells = candidates.n_companies * candidates.n_investors
+    return candidates.n_companies * candidates.n_investors / score_seconds, candidates.n_candidates / rank_seconds
+
+
+def measure(n_pairs: int, threads: int) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    candidates = candidate_set(n_pairs)
+    score, rank = throughput(candidates, mlp_scorer(candidates, threads))
+    pairwise_score, pairwise_rank = throughput(candidates, pairwise_scorer(candidates, threads))
     return {
         "candidates": candidates.n_candidates,
         "positives": candidates.n_positives,
         "threads": threads,
-        "score_pairs_per_s": grid_cells / score_seconds,
-        "rank_pairs_per_s": candidates.n_candidates / rank_seconds,
+        "score_pairs_per_s": score,
+        "rank_pairs_per_s": rank,
+        "pairwise_score_pairs_per_s": pairwise_score,
+        "pairwise_rank_pairs_per_s": pairwise_rank,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -94,7 +125,8 @@ def main() -> int:
     if args.one is not None:
         print(json.dumps(measure(args.one, args.threads)))
         return 0
-    print(f"{'candidates':>12} {'positives':>10} {'score pairs/s':>15} {'rank pairs/s':>14} {'peak RSS MiB':>13}")
+    print(f"{'candidates':>12} {'positives':>10} {'score pairs/s':>15} {'rank pairs/s':>14} "
+          f"{'pairwise score':>15} {'pairwise rank':>14} {'peak RSS MiB':>13}")
     for size in (int(part) for part in args.sizes.split(",")):
         output = subprocess.run(
             [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads)],
@@ -103,7 +135,8 @@ def main() -> int:
         row = json.loads(output.strip().splitlines()[-1])
         print(
             f"{row['candidates']:>12,} {row['positives']:>10,} {row['score_pairs_per_s'] / 1e6:>13.2f} M "
-            f"{row['rank_pairs_per_s'] / 1e6:>12.2f} M {row['peak_rss_mib']:>13.0f}"
+            f"{row['rank_pairs_per_s'] / 1e6:>12.2f} M {row['pairwise_score_pairs_per_s'] / 1e6:>13.2f} M "
+            f"{row['pairwise_rank_pairs_per_s'] / 1e6:>12.2f} M {row['peak_rss_mib']:>13.0f}"
         )
     return 0
 

@@ -230,3 +230,26 @@ def test_the_progress_bar_shows_the_last_epochs_validation_ranking(data_dir, tmp
     bar.on_epoch_start(1, 10)
     assert f"val MRR {record.val_mrr:.4f}, R@1000 {record.val_recall_at_1000:.4f}" in bar.bar.desc
     bar.close()
+
+
+def test_recommend_scores_a_pairwise_checkpoint_as_the_model_does(data_dir, tmp_path):
+    from tgnrank.eval.checkpoint_scorer import replay_history
+    from tgnrank.eval.recommend import recommend_investors
+
+    summary, config = _train(data_dir, tmp_path, "rec", use_memory=True, n_epoch=1, link_predictor="pairwise")
+    checkpoint = load_checkpoint(summary.runs[0].model_path)
+    data = load_training_data(config).data
+    events = data.events
+    at = float(np.quantile(events.timestamps, 0.8))
+    company = int(events.sources[events.timestamps <= at][-1])
+    recommendations = recommend_investors(checkpoint, data, company, at, k=5)
+
+    history = events.select(events.timestamps <= at)
+    model, _ = build_model_from_checkpoint(checkpoint, data, build_neighbor_finder(history, data.n_nodes, config), "cpu")
+    replay_history(model, history, config.bs, config.n_degree)
+    investors = np.array([item.investor_id for item in recommendations.items])
+    times = np.full(len(investors), np.nextafter(at, np.inf))
+    with torch.no_grad():
+        logits, _ = model.compute_edge_logits(np.full(len(investors), company), investors, investors, times,
+                                              np.ones(len(investors), dtype=np.int64), config.n_degree)
+    assert [item.logit for item in recommendations.items] == pytest.approx(logits.numpy().tolist(), abs=1e-4)
