@@ -167,3 +167,17 @@ def test_saved_fusion_reloads_with_the_same_predictions(tmp_path):
     rows = np.random.default_rng(0).random((10, len(ranker.feature_names)))
     reloaded = lightgbm.Booster(model_file=str(path))
     np.testing.assert_allclose(reloaded.predict(rows), ranker.booster.predict(rows))
+
+
+def test_fused_pair_scores_equal_the_block_scores_in_any_order():
+    events, *_ = _two_signal_events(4)
+    static = np.zeros((101, 1))
+    edge = np.zeros((len(events) + 1, 1))
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(fusion_windows=1, fusion_trees=5, fusion_min_leaf=5))
+    test = build_candidates(events, 20.0, 30.0)
+    scorer = ranker.scorer(test, static, edge)
+    block = scorer.score_block(0, test.n_companies)
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, test.n_companies, 50)
+    cols = rng.integers(0, test.n_investors, 50)
+    np.testing.assert_allclose(scorer.score_pairs(rows, cols), block[rows, cols], rtol=1e-6)

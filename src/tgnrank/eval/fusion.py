@@ -122,14 +122,32 @@ class FusedScorer:
 
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
         n_investors = self.features.candidates.n_investors
-        step = max(1, FEATURE_BLOCK_PAIRS // max(1, n_investors))
         parts = []
-        for first in range(row_start, row_stop, step):
-            last = min(first + step, row_stop)
+        for first, last in self._row_steps(row_start, row_stop):
             block = _feature_block(self.features, self.extra_scorers, first, last)
             flat = block.reshape(-1, block.shape[2])
             parts.append(self.ranker.booster.predict(flat).reshape(last - first, n_investors))
         return np.concatenate(parts, axis=0)
+
+    def score_pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(P,) scores of the cells (rows[k], cols[k]): the features are built for their rows, but the
+        trees only evaluate the requested cells (the ranking asks for the positives first)."""
+        order = np.argsort(rows, kind="stable")
+        rows, cols = np.asarray(rows)[order], np.asarray(cols)[order]
+        out = np.empty(len(rows), dtype=np.float64)
+        if len(rows) == 0:
+            return out
+        for first, last in self._row_steps(int(rows[0]), int(rows[-1]) + 1):
+            inside = slice(*np.searchsorted(rows, [first, last]))
+            if inside.stop > inside.start:
+                block = _feature_block(self.features, self.extra_scorers, first, last)
+                out[order[inside]] = self.ranker.booster.predict(block[rows[inside] - first, cols[inside]])
+        return out
+
+    def _row_steps(self, row_start: int, row_stop: int):
+        step = max(1, FEATURE_BLOCK_PAIRS // max(1, self.features.candidates.n_investors))
+        for first in range(row_start, row_stop, step):
+            yield first, min(first + step, row_stop)
 
 
 def fitting_windows(events: Interactions, t_start: float, t_end: float, n_windows: int) -> list[CandidateSet]:
