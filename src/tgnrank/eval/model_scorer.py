@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from tgnrank.eval.protocol import CandidateSet
+from tgnrank.parallel import fill_rows_in_threads
 
 logger = logging.getLogger(__name__)
 
@@ -152,13 +152,7 @@ class ReluLinearKernel:
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
         """(row_stop - row_start, I) float32 scores."""
         out = np.empty((row_stop - row_start, len(self.destination_terms)), dtype=np.float32)
-        bounds = np.linspace(row_start, row_stop, min(self.threads, row_stop - row_start) + 1).astype(int)
-        parts = list(zip(bounds[:-1], bounds[1:]))
-        if len(parts) == 1:
-            self._fill(out, row_start, *parts[0])
-        else:
-            with ThreadPoolExecutor(len(parts)) as pool:
-                list(pool.map(lambda part: self._fill(out, row_start, *part), parts))
+        fill_rows_in_threads(out, row_start, row_stop, self.threads, self._fill)
         return out
 
     def score_pairs(self, rows: np.ndarray, cols: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
 from tgnrank.model.walks import PAIR_TERMS
+from tgnrank.parallel import fill_rows_in_threads
 
 TILE_ROWS = 16
 TILE_COLS = 512
@@ -77,14 +77,8 @@ class PairwiseBlockScorer:
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
         """(row_stop - row_start, I) float32 logits of those companies against every investor."""
         out = np.empty((row_stop - row_start, self.right_t.shape[2]), dtype=np.float32)
-        bounds = np.linspace(row_start, row_stop, min(self.threads, row_stop - row_start) + 1).astype(int)
-        parts = list(zip(bounds[:-1], bounds[1:]))
         with _blas_controller().limit(limits=1, user_api="blas"):
-            if len(parts) == 1:
-                self._fill(out, row_start, *parts[0])
-            else:
-                with ThreadPoolExecutor(len(parts)) as pool:
-                    list(pool.map(lambda part: self._fill(out, row_start, *part), parts))
+            fill_rows_in_threads(out, row_start, row_stop, self.threads, self._fill)
         return out
 
     def score_pairs(self, rows: np.ndarray, cols: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
