@@ -249,12 +249,7 @@ def assemble_results(
             "runs": runs,
             "summary": summarize_runs(runs),
         })
-    ensemble_runs = []
-    for seed in settings.seeds:
-        entry = dict(state.ensembles[str(seed)])
-        entry.pop("diagnostic_settings", None)
-        entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
-        ensemble_runs.append(entry)
+    ensemble_runs = _seed_runs(state.ensembles, settings.seeds, best_key)
     fusion = _fusion_column(settings, state, best_key) if settings.fusion else None
     mean_metrics = {c["name"]: {k: v["mean"] for k, v in c["summary"].items()} for c in configurations}
     return ComparisonResults.from_dict({
@@ -282,12 +277,7 @@ def assemble_results(
 
 
 def _fusion_column(settings: CompareSettings, state: ComparisonState, best_key) -> dict:
-    runs = []
-    for seed in settings.seeds:
-        entry = dict(state.fusions[str(seed)])
-        entry.pop("diagnostic_settings", None)
-        entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
-        runs.append(entry)
+    runs = _seed_runs(state.fusions, settings.seeds, best_key)
     return {
         "name": FUSION_NAME,
         "label": FUSION_LABEL,
@@ -295,3 +285,15 @@ def _fusion_column(settings: CompareSettings, state: ComparisonState, best_key) 
         "runs": runs,
         "summary": summarize_runs(runs),
     }
+
+
+def _seed_runs(stored: dict, seeds, best_key) -> list[dict]:
+    """A column's run per seed: a copy of ``stored[str(seed)]`` without the diagnostic settings it was
+    cached under, marked with whether it beats the best baseline (whose comparison key is ``best_key``)."""
+    runs = []
+    for seed in seeds:
+        entry = dict(stored[str(seed)])
+        entry.pop("diagnostic_settings", None)
+        entry["beats_best_baseline"] = comparison_key(entry["diagnostic"]["metrics"]) < best_key
+        runs.append(entry)
+    return runs
