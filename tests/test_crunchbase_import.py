@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 
 import numpy as np
@@ -13,7 +14,7 @@ from tgnrank.cli.main import standalone_main
 from tgnrank.data.activity import ActivityFeatures
 from tgnrank.data.crunchbase import import_crunchbase
 from tgnrank.data.crunchbase_features import FeatureOptions
-from tgnrank.data.events import load_dataset
+from tgnrank.data.events import load_dataset, save_dataset
 from tgnrank.errors import ConfigError, DataFormatError
 
 TODAY = dt.date(2020, 1, 1)
@@ -594,6 +595,125 @@ def test_feature_cutoff_and_arguments_are_validated(tmp_path):
         run_import(path, train_quantile=1.5)
     with pytest.raises(ConfigError, match="--name"):
         import_crunchbase(path, "../escape", today=TODAY)
+
+
+# --- list-valued categories ----------------------------------------------------------------------------
+
+
+def category_block(data, summary, kind: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The ``{kind}:category=*`` column names and their rows for the nodes of ``kind``, in id order."""
+    columns = [k for k, name in enumerate(summary.node_feature_names) if name.startswith(f"{kind}:category=")]
+    rows = np.flatnonzero(data.node_kinds == kind)
+    return tuple(summary.node_feature_names[k] for k in columns), data.node_features[np.ix_(rows, columns)]
+
+
+def test_list_valued_categories_become_an_exact_multi_hot_matrix(tmp_path):
+    path = write_csv(
+        tmp_path,
+        """
+        company_name,company_category_list,investor_name,funded_at
+        Acme,3D Printing|E-Commerce|Manufacturing,Sequoia,2012-01-01
+        Beta,E-Commerce,Sequoia,2012-02-01
+        Gamma, e-commerce | Software|3d printing|E-COMMERCE ,Accel,2012-03-01
+        Delta,|Software|Games|,Accel,2012-04-01
+        Omega,,Accel,2012-05-01
+        """,
+    )
+    data, summary = run_import(path, feature_cutoff="2012-12-31", feature_options=FeatureOptions(min_category_nodes=2))
+    names, block = category_block(data, summary, "company")
+    # e-commerce: 3 companies; 3d printing and software: 2 each (alphabetical); manufacturing, games: 1 -> other
+    assert names == ("company:category=e-commerce", "company:category=3d printing",
+                     "company:category=software", "company:category=other")
+    np.testing.assert_array_equal(block, [[1, 1, 0, 1], [1, 0, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 0]])
+    investors = np.flatnonzero(data.node_kinds == "investor")
+    np.testing.assert_array_equal(data.node_features[investors, 1:], 0)
+
+
+def test_investor_category_lists_are_multi_hot_too(tmp_path):
+    path = write_csv(
+        tmp_path,
+        """
+        company_name,investor_name,investor_category_list,funded_at
+        Acme,Sequoia,|VC|Growth|,2012-01-01
+        Beta,Y Combinator,Accelerator|Seed,2012-02-01
+        Gamma,Kleiner,vc,2012-03-01
+        """,
+    )
+    data, summary = run_import(path, feature_cutoff="2012-12-31", feature_options=EVERY_VALUE)
+    names, block = category_block(data, summary, "investor")
+    assert names == tuple(f"investor:category={label}" for label in ("vc", "accelerator", "growth", "seed", "other"))
+    np.testing.assert_array_equal(block, [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0], [1, 0, 0, 0, 0]])
+
+
+def test_commas_separate_labels_only_in_a_column_without_any_pipe(tmp_path):
+    path = write_csv(
+        tmp_path,
+        """
+        company_name,company_category_list,company_market,investor_name,funded_at
+        Acme,"Health, Wellness|Software",,Sequoia,2012-01-01
+        Beta,Software,,Sequoia,2012-02-01
+        Gamma,,"Games, Mobile",Sequoia,2012-03-01
+        """,
+    )
+    data, summary = run_import(path, feature_cutoff="2012-12-31", feature_options=EVERY_VALUE)
+    names, block = category_block(data, summary, "company")
+    labels = ("software", "games", "health, wellness", "mobile", "other")
+    assert names == tuple(f"company:category={label}" for label in labels)
+    np.testing.assert_array_equal(block, [[1, 0, 1, 0, 0], [1, 0, 0, 0, 0], [0, 1, 0, 1, 0]])
+
+
+def test_single_valued_categories_keep_one_column_per_node_with_the_most_frequent_value(tmp_path):
+    path = write_csv(
+        tmp_path,
+        """
+        company_name,company_category_code,investor_name,funded_at
+        Acme,software,Sequoia,2012-01-01
+        Acme,Games,Accel,2012-02-01
+        Acme,Software,Kleiner,2012-03-01
+        Beta,games,Sequoia,2012-04-01
+        Gamma,biotech,Sequoia,2012-05-01
+        """,
+    )
+    data, summary = run_import(path, feature_cutoff="2012-12-31", feature_options=FeatureOptions(min_category_nodes=1, max_categories=2))
+    names, block = category_block(data, summary, "company")
+    assert names == ("company:category=biotech", "company:category=games", "company:category=other")
+    np.testing.assert_array_equal(block, [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(block.sum(axis=1), 1)
+
+
+def test_category_vocabulary_and_label_sets_come_from_the_cutoff_period_only(tmp_path):
+    header = "company_name,company_category_list,investor_name,funded_at\n"
+    past = "Acme,Software|Games,Sequoia,2012-01-01\nBeta,Software,Accel,2012-02-01\n"
+    write_csv(tmp_path, header + past, name="past.csv")
+    future = (
+        "Acme,Biotech|Fintech|Music,Sequoia,2013-01-01\nAcme,Biotech|Fintech|Music,Accel,2013-02-01\n"
+        "Beta,Fintech,Kleiner,2013-03-01\nGamma,Fintech|Music,Sequoia,2013-04-01\n"
+    )
+    write_csv(tmp_path, header + past + future, name="full.csv")
+    base, base_summary = run_import(tmp_path / "past.csv", feature_cutoff="2012-06-30", feature_options=EVERY_VALUE)
+    data, summary = run_import(tmp_path / "full.csv", feature_cutoff="2012-06-30", feature_options=EVERY_VALUE)
+    assert summary.node_feature_names == base_summary.node_feature_names == (
+        "is_company", "company:category=software", "company:category=games", "company:category=other")
+    np.testing.assert_array_equal(data.node_features[1:3], base.node_features[1:3])
+    np.testing.assert_array_equal(data.node_features[1:4], [[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]])
+
+
+def test_category_label_columns_are_named_in_the_feature_sidecar_and_by_info(tmp_path, capsys):
+    path = write_csv(
+        tmp_path,
+        """
+        company_name,company_category_list,investor_name,funded_at
+        Acme,3D Printing|E-Commerce,Sequoia,2012-01-01
+        """,
+    )
+    data, summary = run_import(path, feature_cutoff="2012-12-31", feature_options=EVERY_VALUE)
+    expected = ("is_company", "company:category=3d printing", "company:category=e-commerce", "company:category=other")
+    assert summary.node_feature_names == expected
+    data_dir = tmp_path / "data"
+    save_dataset(data, data_dir)
+    assert json.loads((data_dir / "ml_test_features.json").read_text())["static_node_features"] == list(expected)
+    assert standalone_main("tgnrank.cli.info", "tgnrank info", ["--data", "test", "--data_dir", str(data_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["features"]["static"] == list(expected)
 
 
 # --- command line --------------------------------------------------------------------------------------

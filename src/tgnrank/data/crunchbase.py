@@ -23,7 +23,6 @@ repeats an earlier one exactly (after cleaning names, dates and amounts).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import re
 from dataclasses import dataclass
@@ -34,14 +33,15 @@ import pandas as pd
 
 from tgnrank.data.activity import activity_feature_names
 from tgnrank.data.arrays import group_ids
-from tgnrank.data.crunchbase_features import FeatureOptions, build_edge_features, build_node_features
+from tgnrank.data.crunchbase_features import FeatureOptions, build_edge_features, build_node_features, resolve_cutoff
+from tgnrank.data.crunchbase_read import read_export
 from tgnrank.data.crunchbase_summary import DROP_REASONS, ImportSummary
 from tgnrank.data.crunchbase_values import (
     MONTH,
     UNPARSED,
     YEAR,
+    category_sets,
     clean_text,
-    first_list_item,
     map_distinct,
     normalise_round_type,
     parse_amounts,
@@ -79,11 +79,8 @@ REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
     "investor": ("investor_name", "investor_permalink"),
     "date": ("date",),
 }
-LIST_COLUMNS = frozenset({"company_category_list", "investor_category_list"})
 
 EARLIEST_DATE = np.datetime64("1990-01-01", "D")
-ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-DELIMITERS = (",", ";", "\t")
 DATASET_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -120,14 +117,14 @@ def import_crunchbase(
     _validate_arguments(name, train_quantile)
     today = today or dt.datetime.now(dt.timezone.utc).date()
     path = Path(path)
-    frame, encoding = _read_export(path)
+    frame, encoding = read_export(path)
     columns = _resolve_columns(frame.columns, path)
     rows, dropped, unreadable = _clean_rows(frame, columns, today, path)
     rows = rows.iloc[np.argsort(rows["ts"].to_numpy(), kind="stable")].reset_index(drop=True)
     events, node_names, n_companies, n_investors = _assign_ids(rows)
 
     timestamps = events["ts"].to_numpy()
-    cutoff, cutoff_label, cutoff_source = _resolve_cutoff(feature_cutoff, timestamps, train_quantile, today)
+    cutoff, cutoff_label, cutoff_source = resolve_cutoff(feature_cutoff, timestamps, train_quantile, today)
     options = feature_options or FeatureOptions()
     node_features = build_node_features(events, n_companies, n_investors, cutoff, options)
     edge_features, edge_feature_names = build_edge_features(events, cutoff, options)
@@ -193,55 +190,6 @@ def _validate_arguments(name: str, train_quantile: float) -> None:
         raise ConfigError(f"--train_quantile must lie strictly between 0 and 1, got {train_quantile}")
 
 
-def _read_export(path: Path) -> tuple[pd.DataFrame, str]:
-    """The export as a frame of stripped-header text columns (blanks as ``""``) and the encoding used."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (expected a Crunchbase investments CSV export)")
-    text, encoding = _decode(path.read_bytes())
-    if not text.strip():
-        raise DataFormatError(f"{path}: the file is empty; expected a CSV export with a header row")
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
-    delimiter = max(DELIMITERS, key=header.count)
-    try:
-        # header=None: the header fixes the field count, so a row with extra fields (an unquoted comma
-        # in a name) is an error naming its line rather than a silently truncated or shifted row
-        cells = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, header=None)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise DataFormatError(f"{path}: cannot be read as CSV ({error})") from error
-    frame = cells.iloc[1:].reset_index(drop=True).fillna("")
-    frame.columns = _unique_names([_canonical_column(column) for column in cells.iloc[0].fillna("")])
-    return frame, encoding.replace("-sig", "")
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    """Repeated header names get ``.1``, ``.2``... so that the first one keeps the role it names."""
-    counts: dict[str, int] = {}
-    unique = []
-    for name in names:
-        unique.append(f"{name}.{counts[name]}" if name in counts else name)
-        counts[name] = counts.get(name, 0) + 1
-    return unique
-
-
-def _decode(content: bytes) -> tuple[str, str]:
-    """Text and encoding: UTF-16 when the file starts with its byte-order mark (Excel's "Unicode
-    text"), UTF-8 (with or without BOM) when valid, else Windows-1252, else Latin-1 (any bytes)."""
-    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return content.decode("utf-16"), "utf-16"
-    for encoding in ENCODINGS[:-1]:
-        try:
-            return content.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return content.decode(ENCODINGS[-1]), ENCODINGS[-1]
-
-
-def _canonical_column(column: str) -> str:
-    """``"\\ufeffCompany Name "`` -> ``"company_name"``: header spellings vary between export tools."""
-    column = str(column).replace("\ufeff", "").replace("ï»¿", "").strip().strip('"').strip()
-    return re.sub(r"[\s\-]+", "_", column.lower())
-
-
 def _resolve_columns(found: pd.Index, path: Path) -> _ColumnMap:
     present = set(found)
     roles = {role: tuple(column for column in aliases if column in present) for role, aliases in ROLE_COLUMNS.items()}
@@ -285,7 +233,7 @@ def _clean_rows(
         rows["round_type"] = normalise_round_type(_coalesce_text(frame, columns.roles["round_type"]), code)
     for role in ("company_category", "company_country", "investor_category", "investor_country"):
         if columns.has(role):
-            rows[role] = _attribute(frame, columns.roles[role], upper=role.endswith("country"))
+            rows[role] = _attribute(frame, columns.roles[role], country=role.endswith("country"))
 
     reasons = {
         "empty_company": rows["company_key"].to_numpy() == "",
@@ -335,19 +283,18 @@ def _coalesce_text(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
     return result
 
 
-def _attribute(frame: pd.DataFrame, names: tuple[str, ...], upper: bool) -> np.ndarray:
-    """A categorical attribute (category, country) coalesced over ``names``: lower-case, or upper-case
-    for country codes; the first item of pipe-separated category lists."""
+def _attribute(frame: pd.DataFrame, names: tuple[str, ...], country: bool) -> np.ndarray:
+    """A categorical attribute coalesced over ``names`` (the first column with a value): upper-case
+    country codes, or a category's canonical label set (``category_sets``, parsed per column)."""
     result = np.full(len(frame), "", dtype=object)
     for name in reversed(names):
         values = clean_text(frame[name])
-        if name in LIST_COLUMNS:
-            values = first_list_item(values)
+        if country:
+            values = map_distinct(pd.Series(values, dtype=object), lambda uniques: uniques.str.upper().to_numpy(dtype=object))
+        else:
+            values = category_sets(values)
         result = np.where(values != "", values, result)
-    def change_case(uniques: pd.Series) -> np.ndarray:
-        return (uniques.str.upper() if upper else uniques.str.casefold()).to_numpy(dtype=object)
-
-    return map_distinct(pd.Series(result, dtype=object), change_case)
+    return result
 
 
 def _coalesce_dates(frame: pd.DataFrame, names: tuple[str, ...], today: dt.date) -> tuple[np.ndarray, np.ndarray]:
@@ -429,35 +376,6 @@ def _round_ids(events: pd.DataFrame) -> np.ndarray:
     if "round_type" in events:
         keys.append(np.where(given, "", events["round_type"].to_numpy(dtype=object)))
     return group_ids(*keys)
-
-
-def _resolve_cutoff(
-    feature_cutoff: str | dt.date | None, timestamps: np.ndarray, train_quantile: float, today: dt.date
-) -> tuple[float, str, str]:
-    """The feature cut-off in days, its date as text, and where it came from."""
-    if feature_cutoff is None:
-        cutoff = float(np.quantile(timestamps, train_quantile))
-        return cutoff, day_to_iso(cutoff), f"the {train_quantile:.0%} time quantile, the end of training"
-    if isinstance(feature_cutoff, dt.date):
-        day = np.datetime64(feature_cutoff, "D")
-    else:
-        parsed, precision = parse_dates(pd.Series([str(feature_cutoff)]), today)
-        if precision[0] == UNPARSED:
-            raise ConfigError(f"--feature_cutoff: cannot read {feature_cutoff!r} as a date; expected e.g. 2012-06-30")
-        day = parsed[0]
-    cutoff = float(days_since_epoch(np.array([day]))[0])
-    if cutoff < timestamps.min():
-        raise ConfigError(
-            f"--feature_cutoff {day} is before the first event ({day_to_iso(timestamps.min())}): "
-            "no node would have features; choose a date within the events' span"
-        )
-    if cutoff > np.quantile(timestamps, train_quantile):
-        logger.warning(
-            "--feature_cutoff %s is after the end of the default training period: node features may use "
-            "events that validation or test will score",
-            day,
-        )
-    return cutoff, str(day), "--feature_cutoff"
 
 
 def _identity_description(columns: _ColumnMap) -> str:

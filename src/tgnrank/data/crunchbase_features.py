@@ -8,34 +8,48 @@ future while training at earlier times.
 
 Node feature layout (one matrix for both kinds, row 0 is padding)::
 
-    [is_company | company category, country one-hots | investor category, country one-hots]
+    [is_company | company category multi-hot, country one-hot | investor category multi-hot, country one-hot]
 
-Each one-hot covers the frequent values plus ``other`` (columns present only when the export has
-the column); the other kind's block is zero. A node's value is its most frequent one among its rows
-up to the cut-off, and every vocabulary comes from those rows too, so later events cannot change
-the columns or a node's value; a node without rows by then has no attribute set.
+Each block covers the frequent values plus ``other`` (columns present only when the export has the
+column); the other kind's block is zero. A node's value is its most frequent one among its rows up
+to the cut-off, and every vocabulary comes from those rows too, so later events cannot change the
+columns or a node's value; a node without rows by then has no attribute set. A category value is a
+label set (``crunchbase_values.category_sets``: ``"3d printing|e-commerce"``): each label has its
+own column, so a company listed under several labels has several 1s, and ``other`` is 1 when it has
+a label outside the vocabulary.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tgnrank.data.crunchbase_values import STAGE_NAMES
+from tgnrank.data.crunchbase_values import LABEL_SEPARATOR, STAGE_NAMES, UNPARSED, parse_dates
+from tgnrank.data.dates import day_to_iso, days_since_epoch
+from tgnrank.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class FeatureOptions:
-    """How categorical values become one-hot columns.
+    """How categorical values become indicator columns.
 
-    A category or country gets its own column when at least ``min_category_nodes`` seen nodes carry
-    it, keeping the ``max_categories`` most frequent; the rest share the ``other`` column. Round types
-    in the edge features keep the ``max_round_types`` most frequent types seen up to the cut-off.
+    A category label or a country gets its own column when at least ``min_category_nodes`` seen nodes
+    carry it, keeping the ``max_categories`` most frequent; the rest share the ``other`` column. 64
+    rather than 20: once list cells are split, the real 2012 export has ~440 labels carried by 5 or
+    more companies, and the 20 most frequent stop at generic ones ("technology", 216 companies)
+    while sector labels that separate investors ("big data", "payments", "medical devices",
+    "pharmaceuticals", 70-140 companies) come after; 64 keeps every label of about 60 companies or
+    more at a modest width. Round types in the edge features keep the ``max_round_types`` most
+    frequent types seen up to the cut-off.
     """
 
-    max_categories: int = 20
+    max_categories: int = 64
     min_category_nodes: int = 5
     max_round_types: int = 20
 
@@ -108,10 +122,41 @@ def build_edge_features(events: pd.DataFrame, cutoff: float, options: FeatureOpt
     return matrix, tuple(names)
 
 
+def resolve_cutoff(
+    feature_cutoff: str | dt.date | None, timestamps: np.ndarray, train_quantile: float, today: dt.date
+) -> tuple[float, str, str]:
+    """The feature cut-off in days, its date as text, and where it came from (``--feature_cutoff`` or
+    the ``train_quantile`` time quantile of ``timestamps`` (n,) days)."""
+    if feature_cutoff is None:
+        cutoff = float(np.quantile(timestamps, train_quantile))
+        return cutoff, day_to_iso(cutoff), f"the {train_quantile:.0%} time quantile, the end of training"
+    if isinstance(feature_cutoff, dt.date):
+        day = np.datetime64(feature_cutoff, "D")
+    else:
+        parsed, precision = parse_dates(pd.Series([str(feature_cutoff)]), today)
+        if precision[0] == UNPARSED:
+            raise ConfigError(f"--feature_cutoff: cannot read {feature_cutoff!r} as a date; expected e.g. 2012-06-30")
+        day = parsed[0]
+    cutoff = float(days_since_epoch(np.array([day]))[0])
+    if cutoff < timestamps.min():
+        raise ConfigError(
+            f"--feature_cutoff {day} is before the first event ({day_to_iso(timestamps.min())}): "
+            "no node would have features; choose a date within the events' span"
+        )
+    if cutoff > np.quantile(timestamps, train_quantile):
+        logger.warning(
+            "--feature_cutoff %s is after the end of the default training period: node features may use "
+            "events that validation or test will score",
+            day,
+        )
+    return cutoff, str(day), "--feature_cutoff"
+
+
 def _categorical_columns(
     past: pd.DataFrame, kind: str, index: np.ndarray, n: int, seen: np.ndarray, options: FeatureOptions
 ) -> tuple[list[np.ndarray], tuple[str, ...]]:
-    """One-hot blocks for ``{kind}_category`` and ``{kind}_country`` when ``past`` has those columns."""
+    """Indicator blocks for ``{kind}_category`` (multi-hot over labels) and ``{kind}_country`` (one-hot)
+    when ``past`` has those columns."""
     blocks: list[np.ndarray] = []
     names: tuple[str, ...] = ()
     for attribute in ("category", "country"):
@@ -119,10 +164,11 @@ def _categorical_columns(
         if column not in past:
             continue
         node_values = _mode_per_node(index, past[column].to_numpy(dtype=object), n)
-        vocabulary = _frequent_values(node_values[seen], options.min_category_nodes, options.max_categories)
-        one_hot, one_hot_names = _one_hot(node_values, vocabulary, f"{kind}:{attribute}")
-        blocks.append(one_hot)
-        names += one_hot_names
+        nodes, labels = _node_labels(node_values, multi_valued=attribute == "category")
+        vocabulary = _frequent_values(labels[seen[nodes]], options.min_category_nodes, options.max_categories)
+        indicators, indicator_names = _indicators(n, nodes, labels, vocabulary, f"{kind}:{attribute}")
+        blocks.append(indicators)
+        names += indicator_names
     return blocks, names
 
 
@@ -139,6 +185,16 @@ def _mode_per_node(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return result
 
 
+def _node_labels(values: np.ndarray, multi_valued: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows (m,), labels (m,))``: one pair per non-blank value of ``values`` (n,), or per label of a
+    ``LABEL_SEPARATOR``-joined label set when ``multi_valued`` (the sets hold no repeated label)."""
+    rows = np.flatnonzero(values != "")
+    labels = pd.Series(values[rows], index=rows, dtype=object)
+    if multi_valued:
+        labels = labels.str.split(LABEL_SEPARATOR, regex=False).explode()
+    return labels.index.to_numpy(dtype=np.int64), labels.to_numpy(dtype=object)
+
+
 def _frequent_values(values: np.ndarray, min_count: int, max_values: int) -> list[str]:
     """Non-blank values occurring at least ``min_count`` times, the ``max_values`` most frequent first
     (ties in alphabetical order, so the vocabulary does not depend on row order)."""
@@ -149,12 +205,20 @@ def _frequent_values(values: np.ndarray, min_count: int, max_values: int) -> lis
 
 
 def _one_hot(values: np.ndarray, vocabulary: list[str], prefix: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """``(n, len(vocabulary) + 1)`` indicators; the last column is ``other`` (known but rare values)."""
+    """``(n, len(vocabulary) + 1)`` indicators of single values ``(n,)``; blank values set none."""
+    rows, labels = _node_labels(values, multi_valued=False)
+    return _indicators(len(values), rows, labels, vocabulary, prefix)
+
+
+def _indicators(
+    n: int, rows: np.ndarray, labels: np.ndarray, vocabulary: list[str], prefix: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``(n, len(vocabulary) + 1)`` indicators with a 1 at (row, label) for each pair of ``rows`` and
+    ``labels`` (m,); the last column is ``other``, 1 where a row has a label outside ``vocabulary``."""
     position = {value: column for column, value in enumerate(vocabulary)}
     other = len(vocabulary)
-    columns = pd.Series(values, dtype=object).map(position).fillna(other).to_numpy(dtype=np.int64)
-    known = values != ""
-    one_hot = np.zeros((len(values), other + 1), dtype=np.float64)
-    one_hot[np.flatnonzero(known), columns[known]] = 1.0
+    columns = pd.Series(labels, dtype=object).map(position).fillna(other).to_numpy(dtype=np.int64)
+    indicators = np.zeros((n, other + 1), dtype=np.float64)
+    indicators[rows, columns] = 1.0
     names = tuple(f"{prefix}={value}" for value in vocabulary) + (f"{prefix}=other",)
-    return one_hot, names
+    return indicators, names

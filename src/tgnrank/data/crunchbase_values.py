@@ -1,4 +1,5 @@
-"""Vectorised parsers for the messy values of Crunchbase exports: names, dates, amounts, round types.
+"""Vectorised parsers for the messy values of Crunchbase exports: names, category lists, dates, amounts,
+round types.
 
 Every parser works on the *distinct* values of a column (``pd.factorize``) and maps the results back,
 so an 80,000-row export costs a few thousand string operations, not 80,000.
@@ -20,6 +21,9 @@ STAGE_NAMES = ("seed", "a", "b", "later")
 # Round-size buckets (USD) standing in for the stage when a row has no round type: upper bounds of
 # seed, series A and series B; larger rounds count as later stage.
 STAGE_SIZE_BOUNDS = (1.5e6, 10e6, 30e6)
+
+# Joins the labels of a list-valued category cell once canonical (``category_sets``).
+LABEL_SEPARATOR = "|"
 
 AMOUNT_PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "nan", "none", "null", "undisclosed", "unknown", "?"})
 
@@ -49,12 +53,28 @@ def text_key(cleaned: np.ndarray) -> np.ndarray:
     return map_distinct(pd.Series(cleaned, dtype=object), lambda uniques: uniques.str.casefold().to_numpy(dtype=object))
 
 
-def first_list_item(cleaned: np.ndarray) -> np.ndarray:
-    """First non-empty item of a pipe-separated list such as ``"|Software|Games|"`` -> ``"Software"``."""
+def category_sets(cleaned: np.ndarray) -> np.ndarray:
+    """Canonical label sets of one category column's cleaned cells, shape ``(n,)``: the labels of a
+    cell stripped, case-folded, deduplicated, sorted and joined with ``LABEL_SEPARATOR``, ``""`` when
+    none; ``"|3D Printing|e-commerce| 3d printing"`` -> ``"3d printing|e-commerce"``.
+
+    A column with a ``|`` in any cell is a ``|``-separated list (Crunchbase's own format), and a comma
+    inside a label is kept. A column without any ``|`` is split on ``,`` (the other exports' lists);
+    a single-valued column has neither, so each cell is one label. The separator is a property of the
+    file's format and is decided over the whole column, so a file mixing both formats over time reads
+    its early cells by its overall format.
+    """
+    distinct = pd.Series(pd.unique(cleaned), dtype=object)
+    separator = "|" if distinct.str.contains("|", regex=False).any() else ","
 
     def transform(uniques: pd.Series) -> np.ndarray:
-        items = uniques.str.strip("|").str.split("|", n=1).str[0].fillna("").str.strip()
-        return items.to_numpy(dtype=object)
+        labels = uniques.str.split(separator, regex=False).explode().str.strip().str.casefold()
+        labels = labels[labels != ""]
+        frame = pd.DataFrame({"cell": labels.index, "label": labels.to_numpy(dtype=object)}).drop_duplicates()
+        joined = frame.sort_values(["cell", "label"]).groupby("cell")["label"].agg(LABEL_SEPARATOR.join)
+        result = np.full(len(uniques), "", dtype=object)
+        result[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+        return result
 
     return map_distinct(pd.Series(cleaned, dtype=object), transform)
 
