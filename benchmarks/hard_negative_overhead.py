@@ -30,6 +30,7 @@ apply_wait_policy()  # the product's OpenMP wait policy, set (as the CLI does) b
 
 import torch  # noqa: E402
 
+from tgnrank.data.activity import similarity_features
 from tgnrank.sampling.negatives import create_negative_sampler
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.device import select_device
@@ -96,7 +97,7 @@ def make_sampler(config: TrainConfig, training_data, device):
         hard_neg_ratio=config.hard_neg_ratio,
         hard_neg_temperature=config.hard_neg_temperature,
         hard_neg_topk=config.hard_neg_topk,
-        node_features=training_data.data.node_features,
+        node_features=similarity_features(training_data.data, training_data.split.train),
         train=training_data.split.train,
         seed=config.seed,
         device=str(device),

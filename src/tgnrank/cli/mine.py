@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tgnrank.data import chronological_split, open_dataset
+    from tgnrank.data.activity import similarity_features
     from tgnrank.data.arrays import distinct
     from tgnrank.sampling.negatives import validate_hard_negative_params
     from tgnrank.sampling.self_test import (
@@ -47,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     train = chronological_split(data.events).train
     if len(train) == 0:
         raise ConfigError(f"--data {args.data}: the training split holds no events to take positives from")
-    similarity = InvestorSimilarity.compute(data.node_features, distinct(train.destinations), args.hard_neg_topk)
-    test = SelfTest(data.node_names, train, data.node_features, similarity, args.seed)
+    vectors = similarity_features(data, train)  # as training compares investors
+    similarity = InvestorSimilarity.compute(vectors, distinct(train.destinations), args.hard_neg_topk)
+    test = SelfTest(data.node_names, train, vectors, similarity, args.seed)
 
     print(f"Hard negative mining self-test on '{data.name}': {len(similarity.pool):,} candidate investors, "
           f"{len(train):,} training events, top-{similarity.topk} similar investors per investor.")

@@ -41,7 +41,10 @@ def create_negative_sampler(
     sampler; degree or recent: :mod:`tgnrank.sampling.activity_negatives`), or hard and/or multi-hop
     negatives excluding ``train``'s links (multi-hop without hard negatives: a batched sampler with no hard
     share, which skips the similarity top-k) whose other slots follow ``neg_sampling``. The samplers'
-    constructors check the settings they use.
+    constructors check the settings they use. ``node_features (n_nodes + 1, d)`` are the vectors whose
+    cosine similarity picks hard negatives: training passes
+    :func:`~tgnrank.data.activity.similarity_features` of ``train``, so that investors without attributes
+    still differ by their activity up to the training cut-off.
     """
     validate_activity_params(neg_sampling, neg_degree_power, neg_recent_days)
     activity = dict(neg_degree_power=neg_degree_power, neg_recent_days=neg_recent_days, seed=seed)

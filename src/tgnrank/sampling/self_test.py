@@ -43,7 +43,11 @@ class SimilaritySummary:
 
 
 class SelfTest:
-    """The self-test's sampling and measurements, over one dataset's training split."""
+    """The self-test's sampling and measurements, over one dataset's training split.
+
+    ``node_features (n_nodes + 1, d)`` are the vectors ``similarity`` was computed from: the command line
+    passes those training compares investors by (:func:`~tgnrank.data.activity.similarity_features`).
+    """
 
     def __init__(self, node_names, train, node_features, similarity, seed: int):
         self.node_names = node_names

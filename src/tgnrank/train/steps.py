@@ -77,16 +77,20 @@ def _batch_loss(model, criterion: PairLoss, events: Interactions, sampler, confi
 
 
 def training_sampler(config: TrainConfig, data: EventData, train: Interactions, device: torch.device):
-    """The negative sampler of a run, from its negatives section."""
+    """The negative sampler of a run, from its negatives section; hard negatives compare investors by
+    their static features and their activity as of the end of ``train`` (nothing later)."""
+    from tgnrank.data.activity import similarity_features
     from tgnrank.sampling.negatives import create_negative_sampler
 
     negatives = config.negatives
+    # Without hard negatives the sampler only reads the number of rows.
+    vectors = similarity_features(data, train) if negatives.use_hard_negatives else data.node_features
     return create_negative_sampler(
         use_hard_negatives=negatives.use_hard_negatives,
         hard_neg_ratio=negatives.hard_neg_ratio,
         hard_neg_temperature=negatives.hard_neg_temperature,
         hard_neg_topk=negatives.hard_neg_topk,
-        node_features=data.node_features,
+        node_features=vectors,
         train=train,
         seed=config.run.seed,
         device=str(device),
