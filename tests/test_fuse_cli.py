@@ -56,3 +56,13 @@ def test_fusion_flags_are_checked_by_their_declaration(data, tmp_path, capsys):
     code = main(["fuse", "--data", "small", "--data_dir", str(tmp_path / "data"), "--fusion_trees", "0"])
     assert code == 2
     assert "--fusion_trees must be an integer" in capsys.readouterr().err
+
+
+def test_compare_says_its_fusion_seed_is_each_training_seed_and_the_others_keep_the_declared_help():
+    from tgnrank.cli.main import build_parser
+
+    subcommands = build_parser()._subparsers._group_actions[0].choices
+    helps = {name: next(action.help for action in subcommands[name]._actions if action.dest == "fusion_seed")
+             for name in ("compare", "fuse", "diagnose")}
+    assert helps["compare"].startswith("not used by compare") and "--seeds" in helps["compare"]
+    assert helps["fuse"] == helps["diagnose"] and helps["fuse"].startswith("seed of the negative draws")

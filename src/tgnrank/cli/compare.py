@@ -39,6 +39,10 @@ CONTROLLED_FIELDS = {
     "hard_neg_temperature",
 }
 
+# The comparison fits one fusion per training seed and seeds it with that seed.
+FUSION_SEED_HELP = ("not used by compare: the fusion of each seed in --seeds draws its negatives and seeds "
+                    "LightGBM with that seed (diagnose --fusion and fuse use this flag)")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from tgnrank.eval.fusion import FusionOptions
@@ -71,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "(default on; --no-use_memory for TGAT)")
     add_settings(parser, exclude=CONTROLLED_FIELDS,
                  title="training flags shared by every configuration (as train_self_supervised.py)")
-    add_section(parser, FusionOptions)
+    add_section(parser, FusionOptions, helps={"fusion_seed": FUSION_SEED_HELP})
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

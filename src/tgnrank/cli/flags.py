@@ -24,11 +24,12 @@ def add_setting(group, name: str, unset: bool = False, help: str | None = None) 
     add_declared(group, name, default, declaration, unset, help)
 
 
-def add_section(parser: argparse.ArgumentParser, section) -> None:
-    """Add the flags of every setting declared in ``section`` (a Section class) as one argument group."""
+def add_section(parser: argparse.ArgumentParser, section, helps: dict[str, str] | None = None) -> None:
+    """Add the flags of every setting declared in ``section`` (a Section class) as one argument group;
+    ``helps`` replaces the declared help text of the settings it names, for this command only."""
     group = parser.add_argument_group(section.TITLE)
     for spec, declaration in declared(section):
-        add_declared(group, spec.name, spec.default, declaration)
+        add_declared(group, spec.name, spec.default, declaration, help=(helps or {}).get(spec.name))
 
 
 def section_from_args(section, args: argparse.Namespace):
