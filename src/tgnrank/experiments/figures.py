@@ -1,6 +1,7 @@
 """The comparison's figures, drawn with matplotlib's object API (no pyplot state, no display needed)
-into PNG bytes: Recall@K, the rank distribution of the positives, the training curves and, when the
-results hold a learned fusion, its feature importances.
+into PNG bytes: Recall@K, the rank distribution of the positives, the training curves (three panels per
+epoch: training loss, validation AP and the validation ranking's MRR, with the epoch kept starred) and,
+when the results hold a learned fusion, its feature importances.
 
 The ensemble and the fusion (when the results hold them) are more models, after the configurations.
 """
@@ -119,6 +120,7 @@ def _rank_figure(results: ComparisonResults):
 
 
 def _training_figure(results: ComparisonResults):
+    """Per run and epoch: the training loss, the validation AP and the validation ranking's MRR."""
     from matplotlib.ticker import MaxNLocator
 
     figure, (loss_axes, ap_axes, mrr_axes) = _figure(3, width=15)
