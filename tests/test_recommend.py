@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from tgnrank.data import save_dataset
 from tgnrank.data.synthetic import generate_synthetic
 from tgnrank.errors import ConfigError
 from tgnrank.eval.protocol import build_window
-from tgnrank.eval.recommend import company_suggestions, find_company, parse_at, recommend_investors
+from tgnrank.eval.recommend import (
+    company_suggestions, find_company, parse_at, rank_candidates, recommend_investors, recommendations_json,
+)
 from tgnrank.eval.scoring import model_scorer_from_checkpoint
 from tgnrank.train.checkpoint import load_checkpoint
 from tgnrank.train.config import TrainConfig
@@ -56,9 +59,10 @@ def test_recommends_k_new_investors_sorted_by_score(trained):
     assert not set(ids) & past and len(set(ids)) == 10
     assert set(ids) <= set(data.events.destinations.tolist())
     assert [item.investor for item in result.items] == [str(data.node_names[node]) for node in ids]
-    probabilities = np.array([item.probability for item in result.items])
-    assert np.all(np.diff(probabilities) <= 0)
-    np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-np.array([item.logit for item in result.items]))))
+    scores = np.array([item.score for item in result.items])
+    percentiles = np.array([item.percentile for item in result.items])
+    assert np.all(np.diff(scores) <= 0) and np.all(np.diff(percentiles) <= 0)
+    assert 0 <= percentiles.min() and percentiles.max() < 100
     assert result.n_history_events == data.n_events and result.n_later_events == 0
     assert not any(item.invested_later for item in result.items)
 
@@ -101,7 +105,46 @@ def test_scores_are_the_diagnostics_scores_at_the_same_time(trained):
     result = recommend_investors(checkpoint, data, company, candidates.t_start, k=10_000)
     column_of = {int(node): column for column, node in enumerate(candidates.investors)}
     for item in result.items:
-        assert item.logit == pytest.approx(float(block[column_of[item.investor_id]]), rel=1e-4, abs=1e-4)
+        assert item.score == pytest.approx(float(block[column_of[item.investor_id]]), rel=1e-4, abs=1e-4)
+
+
+def test_rank_candidates_by_hand():
+    scores = np.array([0.5, 2.0, -1.0, 2.0, 0.5, 3.0])
+    ids = np.array([40, 31, 12, 30, 7, 50])
+    order, percentiles = rank_candidates(scores, ids)
+    # best first: 3.0 (id 50), the 2.0 tie by id (30 then 31), the 0.5 tie (7 then 40), then -1.0
+    assert ids[order].tolist() == [50, 30, 31, 7, 40, 12]
+    # strictly lower scores out of 6: 5, 3, 3, 1, 1, 0
+    np.testing.assert_allclose(percentiles, 100 * np.array([5, 3, 3, 1, 1, 0]) / 6)
+
+
+def test_ranks_and_percentiles_are_those_of_every_candidate_of_the_company(trained):
+    data, _, path = trained
+    company, last = busiest_company(data), float(data.events.timestamps.max())
+    checkpoint = load_checkpoint(path)
+    everyone = recommend_investors(checkpoint, data, company, last, k=10_000)
+    scores = np.array([item.score for item in everyone.items])
+    by_hand = sorted(everyone.items, key=lambda item: (-item.score, item.investor_id))
+    assert [item.investor_id for item in everyone.items] == [item.investor_id for item in by_hand]
+    for place, item in enumerate(by_hand, 1):
+        assert item.rank == place
+        assert item.percentile == pytest.approx(100 * np.count_nonzero(scores < item.score) / len(scores))
+    top = recommend_investors(checkpoint, data, company, last, k=3)
+    assert top.n_candidates == everyone.n_candidates  # a short list still ranks among every candidate
+    assert [(i.rank, i.investor_id, i.percentile) for i in top.items] == [
+        (i.rank, i.investor_id, i.percentile) for i in everyone.items[:3]
+    ]
+
+
+def test_json_names_the_honest_fields(trained):
+    data, _, path = trained
+    company, last = busiest_company(data), float(data.events.timestamps.max())
+    result = recommendations_json(recommend_investors(load_checkpoint(path), data, company, last, k=4))
+    assert [set(row) for row in result["recommendations"]] == [
+        {"rank", "investor_id", "investor", "score", "percentile", "invested_later"}
+    ] * 4
+    assert "logit" in result["score_meaning"] and "probability" not in json.dumps(result)
+    assert result["n_candidates"] > 4 and result["company_id"] == company
 
 
 def test_parse_at_reads_dates_and_days(trained):
@@ -157,6 +200,16 @@ def test_cli_prints_names_and_scores_and_suggests_on_unknown_names(trained, caps
     assert f"newly invest in {data.node_names[company]}" in out
     ranked = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert len(ranked) == 5 and all("Investor" in line for line in ranked)
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("rank"))
+    assert header.split() == ["rank", "investor", "score", "percentile"]
+    assert "probability" not in out
+
+    assert main([*base, "--company", str(data.node_names[company]), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    printed = json.loads(out)
+    assert [row["rank"] for row in printed["recommendations"]] == [1, 2, 3, 4, 5]
+    assert all(f"  {row['investor']}  " in line for row, line in zip(printed["recommendations"], ranked))
+    assert "probability" not in out
 
     assert main([*base, "--company", str(data.node_names[company])[:-2]]) == 2
     error = capsys.readouterr().err

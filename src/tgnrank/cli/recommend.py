@@ -1,14 +1,16 @@
 """Recommend, for one company, the investors a trained model finds most likely to newly invest in it.
 
 The model replays every event up to --at (default: the whole dataset) and scores the company against
-every investor seen so far; the company's past investors are excluded. Scores are the model's logits
-and their sigmoid (the probability the model assigns to the link). With --at before the end of the
-data, the investors that did invest in the company later are marked.
+every investor seen so far; the company's past investors are excluded. Each investor gets the model's
+score (its logit: the model learnt against sampled negatives, so the score ranks but is not calibrated),
+its rank among all the company's candidate investors and its percentile among them. With --at before
+the end of the data, the investors that did invest in the company later are marked.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 
 from tgnrank.errors import ConfigError
 
@@ -29,12 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CUDA device index, used when CUDA is available; -1 forces the CPU (default %(default)s)")
     parser.add_argument("--batch_size", "--bs", dest="batch_size", type=int, default=None,
                         help="events per batch when replaying the history (default: the checkpoint's batch size)")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output: a table (text) or one JSON object (default %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
     from tgnrank.cli.diagnose import check_batch_size
     from tgnrank.data import open_dataset
-    from tgnrank.eval.recommend import find_company, format_recommendations, parse_at, recommend_investors
+    from tgnrank.eval.recommend import (
+        find_company, format_recommendations, parse_at, recommend_investors, recommendations_json,
+    )
     from tgnrank.train.checkpoint import load_checkpoint
     from tgnrank.train.device import select_device
 
@@ -47,5 +53,8 @@ def run(args: argparse.Namespace) -> int:
     at = parse_at(args.at, data)
     device = select_device(args.gpu)
     recommendations = recommend_investors(checkpoint, data, company, at, args.k, device, args.batch_size)
-    print(format_recommendations(recommendations))
+    if args.format == "json":
+        print(json.dumps(recommendations_json(recommendations), indent=2))
+    else:
+        print(format_recommendations(recommendations))
     return 0

@@ -5,10 +5,16 @@ company against every investor of that history at ``at``, exactly as the diagnos
 candidates (:mod:`tgnrank.eval.scoring`): a one-company candidate grid, per-node embeddings once,
 projections, one block of scores. The company's past investors (linked in the history) are excluded,
 so every recommendation is a new link.
+
+The model was trained against sampled negatives, so its sigmoid is not the probability that an investor
+invests; each recommendation reports instead the model's score (its logit, only comparable with other
+scores of the same model), the investor's rank among all the company's candidate investors (1 = best)
+and its percentile among them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 
@@ -23,17 +29,27 @@ from tgnrank.eval.protocol import CandidateSet
 
 MAX_SUGGESTIONS = 8
 SHOWN_PAST_INVESTORS = 10
+SCORE_MEANING = (
+    "the model's logit, an uncalibrated ranking score comparable only within one model; rank is the place "
+    "among all the company's candidate investors (1 = best) and percentile the share (0-100) of those "
+    "candidates scoring strictly lower"
+)
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One recommended investor: its place, its model score and whether it did invest after ``at``."""
+    """One recommended investor and whether it did invest after ``at``.
+
+    ``rank`` is its place among all the company's candidate investors (1 = best, ties broken by investor
+    id); ``score`` the model's logit; ``percentile`` the share (0-100) of those candidates scoring
+    strictly lower.
+    """
 
     rank: int
     investor_id: int
     investor: str
-    logit: float
-    probability: float
+    score: float
+    percentile: float
     invested_later: bool
 
 
@@ -169,21 +185,21 @@ def recommend_investors(
     scorer, _ = model_scorer_from_checkpoint(checkpoint, data, grid, device or torch.device("cpu"), batch_size)
     logits = np.asarray(scorer.score_block(0, 1)[0], dtype=np.float64)
     candidate_columns = np.flatnonzero(grid.block_mask(0, 1)[0])
-    order = candidate_columns[np.lexsort((grid.investors[candidate_columns], -logits[candidate_columns]))][:k]
+    order, percentiles = rank_candidates(logits[candidate_columns], grid.investors[candidate_columns])
+    order, percentiles = candidate_columns[order[:k]], percentiles[:k]
 
     later = events.timestamps > at
     later_investors = set(events.destinations[later & (events.sources == company_id)].tolist())
-    probabilities = 1.0 / (1.0 + np.exp(-logits[order]))
     items = [
         Recommendation(
             rank=rank,
             investor_id=int(grid.investors[column]),
             investor=str(data.node_names[grid.investors[column]]),
-            logit=float(logits[column]),
-            probability=float(probability),
+            score=float(logits[column]),
+            percentile=float(percentile),
             invested_later=int(grid.investors[column]) in later_investors,
         )
-        for rank, (column, probability) in enumerate(zip(order.tolist(), probabilities.tolist()), 1)
+        for rank, (column, percentile) in enumerate(zip(order.tolist(), percentiles.tolist()), 1)
     ]
     past_ids = grid.investors[grid.history_links.indices]
     return Recommendations(
@@ -198,6 +214,36 @@ def recommend_investors(
     )
 
 
+def rank_candidates(scores: np.ndarray, investor_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank one company's candidates: ``scores`` and ``investor_ids`` are (N,).
+
+    Returns ``order`` (N,), the candidate positions best first (ties broken by investor id, so position
+    ``r`` holds rank ``r + 1``), and ``percentiles`` (N,) aligned with ``order``: 100 times the share of
+    the N candidates whose score is strictly lower (tied candidates share a percentile).
+    """
+    order = np.lexsort((investor_ids, -scores))
+    ascending = np.sort(scores)
+    below = np.searchsorted(ascending, scores[order], side="left")
+    return order, 100.0 * below / max(len(scores), 1)
+
+
+def recommendations_json(recommendations: Recommendations) -> dict:
+    """The recommendations as the JSON object ``tgnrank recommend --format json`` prints (dates ISO)."""
+    r = recommendations
+    return {
+        "company_id": r.company_id,
+        "company": r.company,
+        "at": day_to_iso(r.at),
+        "at_day": r.at,
+        "n_history_events": r.n_history_events,
+        "n_candidates": r.n_candidates,
+        "n_later_events": r.n_later_events,
+        "past_investors": list(r.past_investors),
+        "score_meaning": SCORE_MEANING,
+        "recommendations": [dataclasses.asdict(item) for item in r.items],
+    }
+
+
 def format_recommendations(recommendations: Recommendations) -> str:
     """The recommendations as the text ``tgnrank recommend`` prints."""
     r = recommendations
@@ -208,15 +254,16 @@ def format_recommendations(recommendations: Recommendations) -> str:
         f"Investors most likely to newly invest in {r.company} (id {r.company_id}), as of {day_to_iso(r.at)} "
         f"(day {r.at:g}; history of {r.n_history_events:,} events; {r.n_candidates:,} candidate investors)",
         f"Excluded: its {len(past)} past investor(s){': ' + shown if past else ''}",
+        f"score: {SCORE_MEANING}",
         "",
     ]
     with_later = r.n_later_events > 0
     width = max([len("investor"), *(len(item.investor) for item in r.items)])
-    header = f"{'rank':>4}  {'investor'.ljust(width)}  {'probability':>11}  {'logit':>8}"
+    header = f"{'rank':>4}  {'investor'.ljust(width)}  {'score':>8}  {'percentile':>10}"
     lines.append(header + ("  invested later" if with_later else ""))
     lines.append("-" * len(lines[-1]))
     for item in r.items:
-        line = f"{item.rank:>4}  {item.investor.ljust(width)}  {item.probability:>11.4f}  {item.logit:>8.3f}"
+        line = f"{item.rank:>4}  {item.investor.ljust(width)}  {item.score:>8.3f}  {item.percentile:>10.2f}"
         lines.append((line + ("  yes" if item.invested_later else "")).rstrip())
     if with_later:
         hits = sum(item.invested_later for item in r.items)
