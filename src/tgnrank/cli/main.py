@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "diagnose": "tgnrank.cli.diagnose",
     "fuse": "tgnrank.cli.fuse",
     "compare": "tgnrank.cli.compare",
+    "sweep": "tgnrank.cli.sweep",
     "recommend": "tgnrank.cli.recommend",
 }
 

@@ -1,0 +1,250 @@
+"""A hyperparameter search over training settings with Optuna: every trial is one training run.
+
+:func:`run_sweep` samples each trial's settings from the search space (:mod:`.search_space`) with a
+seeded TPE sampler, trains it with the product's training runs (``--early_stop_metric`` set to the
+swept metric, so the epoch kept is the best one by that metric), reports the per-epoch validation
+ranking metric to Optuna after every epoch and lets the pruner (median rule, or none) stop a trial
+that trails the others. Every trial trains with the same ``--seed``, so trials differ by their settings
+only. The best finished trial is then re-diagnosed on the test window beside the baselines.
+
+Everything goes under ``settings.storage`` (absolute; nothing depends on the working directory):
+the trials' checkpoints (``saved_models/trial{NNN}-{data}.pth``...), ``sweep.json`` (rewritten after
+every trial, so an interrupted sweep keeps its finished trials' record), and the reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tgnrank.errors import ConfigError, TgnrankError
+from tgnrank.eval.diagnostic import DiagnosticOptions
+from tgnrank.experiments.search_space import SearchSpace
+from tgnrank.train.config import TrainConfig, declarations
+from tgnrank.train.outputs import RunPaths, write_json
+from tgnrank.train.records import TrainingCallbacks
+
+logger = logging.getLogger(__name__)
+
+SWEEP_FILE = "sweep.json"
+EXTRA_HINT = "pip install -e '.[distributed]'"
+METRICS = {"mrr": "val_mrr", "recall@1000": "val_recall_at_1000"}  # --metric -> EpochRecord field
+PRUNERS = ("median", "none")
+MEDIAN_STARTUP_TRIALS = 3  # finished trials before the median rule may prune
+MEDIAN_WARMUP_EPOCHS = 1  # epochs of a trial never pruned: its first epoch says little
+BEST_NAME = "best-trial"
+# Left out of the best configuration's command line: set per trial by the sweep, or derived.
+_NOT_IN_COMMAND = {"prefix", "n_runs", "use_focal_loss"}
+
+
+class SweepError(TgnrankError):
+    """The sweep cannot go on (its metric is undefined on this dataset, Optuna is missing...)."""
+
+
+def require_optuna():
+    """The ``optuna`` module, or SweepError naming the extra that installs it."""
+    try:
+        import optuna
+    except ImportError:
+        raise SweepError(f"tgnrank sweep needs Optuna, which is not installed: {EXTRA_HINT}") from None
+    return optuna
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """What to search: the base training settings (every trial's, before its own values), the space,
+    the number of trials, the validation metric maximised, the pruner and where to write.
+
+    ``base.run.seed`` seeds the sampler and every trial's training.
+    """
+
+    base: TrainConfig
+    space: SearchSpace
+    n_trials: int
+    storage: Path
+    metric: str = "mrr"
+    pruner: str = "median"
+    options: DiagnosticOptions = field(default_factory=DiagnosticOptions)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
+            raise ConfigError(f"--trials must be an integer >= 1, got {self.n_trials!r}")
+        if self.metric not in METRICS:
+            raise ConfigError(f"--metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
+        object.__setattr__(self, "storage", Path(self.storage).expanduser().resolve())
+
+    @property
+    def seed(self) -> int:
+        return self.base.run.seed
+
+    def trial_config(self, number: int, params: dict) -> TrainConfig:
+        """Trial ``number``'s configuration: the base, its values, one run kept by the swept metric."""
+        return self.base.replace(**params, prefix=f"trial{number:03d}", n_runs=1, early_stop_metric=self.metric)
+
+
+class TrialReporter(TrainingCallbacks):
+    """Reports each epoch's validation metric to the Optuna trial and raises ``TrialPruned`` when the
+    pruner says so; ``values`` collects the per-epoch metric."""
+
+    def __init__(self, trial, metric: str, pruned_error: type) -> None:
+        self.trial, self.metric, self.pruned_error = trial, metric, pruned_error
+        self.values: list[float] = []
+
+    def on_epoch_end(self, record) -> None:
+        value = epoch_metric(record, self.metric)
+        self.values.append(value)
+        self.trial.report(value, record.epoch)
+        if self.trial.should_prune():
+            raise self.pruned_error(f"pruned after epoch {record.epoch}: validation {self.metric} {value:.4f}")
+
+
+def epoch_metric(record, metric: str) -> float:
+    """The epoch's validation ``metric``; SweepError when undefined (no new link in the validation window)."""
+    value = float(getattr(record, METRICS[metric]))
+    if math.isnan(value):
+        raise SweepError(f"--metric {metric} is undefined: the validation window has no new link to rank; "
+                         "choose other --train_quantile/--val_quantile")
+    return value
+
+
+def make_pruner(optuna, name: str):
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=MEDIAN_WARMUP_EPOCHS)
+
+
+def run_sweep(settings: SweepSettings, device, pruner=None) -> dict:
+    """Run the trials, diagnose the best one on the test window, write ``sweep.json``; return its dict.
+
+    ``pruner`` (an Optuna pruner) replaces the one ``settings.pruner`` names.
+    """
+    optuna = require_optuna()
+    from tgnrank.train.training_data import load_training_data
+
+    training_data = load_training_data(settings.base)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=settings.seed),
+        pruner=pruner if pruner is not None else make_pruner(optuna, settings.pruner),
+    )
+    records: dict[int, dict] = {}
+
+    def objective(trial) -> float:
+        return _train_trial(settings, trial, records, device, training_data, optuna.TrialPruned)
+
+    def after_trial(study, trial) -> None:
+        _close_record(records, trial)
+        logger.info("Trial %d %s: value %s, %s", trial.number, records[trial.number]["state"], trial.value,
+                    trial.params)
+        write_json(settings.storage / SWEEP_FILE, sweep_payload(settings, records, None, None))
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep logs each trial itself
+    study.optimize(objective, n_trials=settings.n_trials, catch=(ConfigError,), callbacks=[after_trial])
+    best = best_trial(records)
+    diagnostic = None
+    if best is not None:
+        diagnostic = diagnose_best(settings, training_data, settings.storage / best["checkpoint"], device)
+    results = sweep_payload(settings, records, best, diagnostic)
+    write_json(settings.storage / SWEEP_FILE, results)
+    return results
+
+
+def _train_trial(settings: SweepSettings, trial, records: dict, device, training_data, pruned_error) -> float:
+    from tgnrank.train.runs import train_runs
+
+    params = settings.space.suggest(trial)
+    record = records[trial.number] = {"number": trial.number, "params": params, "values": [], "state": "running"}
+    started = time.perf_counter()
+    try:
+        config = settings.trial_config(trial.number, params)
+    except ConfigError as error:  # a combination the model refuses (e.g. n_head not dividing the query)
+        record["error"] = str(error)
+        logger.warning("Trial %d refused: %s", trial.number, error)
+        raise
+    reporter = TrialReporter(trial, settings.metric, pruned_error)
+    record["values"] = reporter.values
+    paths = RunPaths(config.run.prefix, config.dataset.data, root=settings.storage)
+    try:
+        run = train_runs(config, device, paths, reporter, training_data).runs[0]
+    finally:
+        record["seconds"] = time.perf_counter() - started
+    record["best_epoch"] = run.best_epoch
+    record["checkpoint"] = run.model_path.relative_to(settings.storage).as_posix()
+    record["command"] = train_command(config)
+    return reporter.values[run.best_epoch]
+
+
+def _close_record(records: dict, trial) -> None:
+    """Set a finished trial's state (complete, pruned, fail) and value from Optuna's record."""
+    record = records.setdefault(trial.number, {"number": trial.number, "params": dict(trial.params), "values": []})
+    record["state"] = trial.state.name.lower()
+    record["value"] = trial.value
+
+
+def best_trial(records: dict) -> dict | None:
+    """The finished trial of highest value (the earliest among ties), or None when none finished."""
+    finished = [record for record in records.values() if record["state"] == "complete"]
+    return max(finished, key=lambda record: (record["value"], -record["number"]), default=None)
+
+
+def train_command(config: TrainConfig) -> str:
+    """The ``tgnrank train`` command line that trains ``config``: every setting that differs from its
+    default, floats written exactly."""
+    parts = ["tgnrank", "train"]
+    for name, (_, default, _) in declarations().items():
+        value = getattr(config, name)
+        if name in _NOT_IN_COMMAND or value == default:
+            continue
+        if isinstance(value, bool):
+            parts.append(f"--{name}" if value else f"--no-{name}")
+        else:
+            parts += [f"--{name}", shlex.quote(repr(value) if isinstance(value, float) else str(value))]
+    return " ".join(parts)
+
+
+def diagnose_best(settings: SweepSettings, training_data, checkpoint: Path, device) -> dict:
+    """The best trial's model ranked on the test window beside the baselines: metrics per scorer."""
+    from tgnrank.eval.checkpoint_scorer import model_scorer_from_checkpoint
+    from tgnrank.eval.diagnostic import run_diagnostic
+    from tgnrank.eval.protocol import build_window
+    from tgnrank.train.checkpoint import load_checkpoint
+
+    data, split = training_data.data, settings.base.dataset
+    candidates = build_window(data.events, "test", split.train_quantile, split.val_quantile)
+    logger.info("Diagnostic of the best trial (%s) on the test window", checkpoint)
+    scorer, _ = model_scorer_from_checkpoint(load_checkpoint(checkpoint), data, candidates, device)
+    result = run_diagnostic(data, candidates, scorer, BEST_NAME, settings.options)
+    return {
+        "window": result["window"],
+        "model": BEST_NAME,
+        "baselines": result["baselines"],
+        "best_baseline": result["best_baseline"],
+        "model_beats_best_baseline": result["model_beats_best_baseline"],
+        "metrics": {name: entry["metrics"] for name, entry in result["scorers"].items()},
+    }
+
+
+def sweep_payload(settings: SweepSettings, records: dict, best: dict | None, diagnostic: dict | None) -> dict:
+    """``sweep.json``: the settings, every trial (params, per-epoch metric, value, state) and the best."""
+    return {
+        "dataset": settings.base.dataset.data,
+        "metric": settings.metric,
+        "direction": "maximize",
+        "sampler": "TPE",
+        "pruner": settings.pruner,
+        "seed": settings.seed,
+        "n_trials": settings.n_trials,
+        "space_file": settings.space.source,
+        "space": settings.space.to_dict(),
+        "base_command": train_command(settings.base),
+        "trials": [dict(records[number]) for number in sorted(records)],
+        "best": None if best is None else {key: best[key] for key in
+                                            ("number", "value", "params", "best_epoch", "checkpoint", "command")},
+        "test_diagnostic": diagnostic,
+    }
