@@ -20,13 +20,13 @@ from tgnrank.cli.flags import add_setting, add_settings, settings_from_args
 
 HELP = "search training settings with Optuna (TPE, median pruning); reports the best as a train command"
 
-METRIC_CHOICES = ("mrr", "recall@1000")
-PRUNER_CHOICES = ("median", "none")
 # Set by the sweep for each trial, or by the flags of the "sweep" group.
 CONTROLLED_FIELDS = {"data", "data_dir", "prefix", "n_runs", "seed", "early_stop_metric", "wandb"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tgnrank.experiments.sweep import METRICS, PRUNERS
+
     main = parser.add_argument_group("sweep")
     for name in ("data", "data_dir"):
         add_setting(main, name)
@@ -35,13 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     space.add_argument("--preset", default=None, choices=("ranking",),
                        help="the shipped search space (the default when --space is not given)")
     main.add_argument("--trials", type=int, default=20, help="trials to run (default %(default)s)")
-    main.add_argument("--metric", default="mrr", choices=METRIC_CHOICES,
+    main.add_argument("--metric", default="mrr", choices=tuple(METRICS),
                       help="per-epoch validation ranking metric maximised (default %(default)s)")
-    main.add_argument("--pruner", default="median", choices=PRUNER_CHOICES,
+    main.add_argument("--pruner", default="median", choices=PRUNERS,
                       help="median: stop a trial whose epoch value is below the median of the earlier trials at "
                            "that epoch; none: train every trial fully (default %(default)s)")
     main.add_argument("--storage", default=None, help="output folder (default reports/sweep-{data})")
-    add_setting(main, "seed", help="seed of the sampler and of every trial's training (default: %(default)s)")
+    add_setting(main, "seed", help="seed of the sampler and of every trial's training")
     main.add_argument("--baselines", default="all",
                       help="baselines beside the best trial on the test window, comma-separated among "
                            "popularity,recency,coinvestment,ppr, or 'all' (default %(default)s)")
