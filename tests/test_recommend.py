@@ -217,3 +217,36 @@ def test_cli_prints_names_and_scores_and_suggests_on_unknown_names(trained, caps
 
     assert main([*base, "--company", str(data.node_names[company]), "--at", "2014-06-01"]) == 0
     assert "invested later" in capsys.readouterr().out
+
+
+def test_calibrate_adds_the_probability_of_a_new_link_within_the_validation_window(trained, capsys):
+    from tgnrank.eval.protocol import window_bounds
+
+    data, data_dir, path = trained
+    company = str(data.node_names[busiest_company(data)])
+    t_start, t_end = window_bounds(data.events, "val")
+    field = f"p_new_link_within_{round(t_end - t_start)}_days"
+    base = ["recommend", "--model_path", str(path), "--data_dir", str(data_dir), "--k", "6", "--company", company,
+            "--calibrate", "--calibration_negatives", "2000"]
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert f"{field}: isotonic calibration of the score on the validation window" in out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("rank"))
+    assert header.split() == ["rank", "investor", "score", "percentile", field]
+
+    assert main([*base, "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    values = [row[field] for row in printed["recommendations"]]
+    assert all(0 <= value <= 1 for value in values) and values == sorted(values, reverse=True)
+    assert printed["calibration"].startswith(field) and "probability" not in json.dumps(printed["recommendations"])
+
+
+def test_calibrate_refuses_a_recommendation_time_before_the_validation_window_ends(trained):
+    from tgnrank.eval.calibration import Calibration
+
+    data, _, path = trained
+    last = float(data.events.timestamps.max())
+    calibration = Calibration(t_start=last - 30, t_end=last, n_positives=1, n_negatives=1, n_sampled_negatives=1,
+                              isotonic=None)
+    with pytest.raises(ConfigError, match="--calibrate .* after --at"):
+        recommend_investors(load_checkpoint(path), data, busiest_company(data), last - 1, calibration=calibration)

@@ -252,4 +252,4 @@ def test_recommend_scores_a_pairwise_checkpoint_as_the_model_does(data_dir, tmp_
     with torch.no_grad():
         logits, _ = model.compute_edge_logits(np.full(len(investors), company), investors, investors, times,
                                               np.ones(len(investors), dtype=np.int64), config.n_degree)
-    assert [item.logit for item in recommendations.items] == pytest.approx(logits.numpy().tolist(), abs=1e-4)
+    assert [item.score for item in recommendations.items] == pytest.approx(logits.numpy().tolist(), abs=1e-4)

@@ -3,7 +3,9 @@
 The model replays every event up to --at (default: the whole dataset) and scores the company against
 every investor seen so far; the company's past investors are excluded. Each investor gets the model's
 score (its logit: the model learnt against sampled negatives, so the score ranks but is not calibrated),
-its rank among all the company's candidate investors and its percentile among them. With --at before
+its rank among all the company's candidate investors and its percentile among them; --calibrate adds
+the probability of a new link within the validation window's length, fitted on that window (see
+tgnrank.eval.calibration). With --at before
 the end of the data, the investors that did invest in the company later are marked.
 """
 
@@ -33,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="events per batch when replaying the history (default: the checkpoint's batch size)")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="output: a table (text) or one JSON object (default %(default)s)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="add p_new_link_within_N_days: the score calibrated (isotonic) on the validation "
+                             "window, N its length in days (replays and scores that window once more)")
+    parser.add_argument("--calibration_negatives", type=int, default=None,
+                        help="negatives sampled from the validation window for --calibrate (default 200000)")
+    parser.add_argument("--calibration_seed", type=int, default=0,
+                        help="seed of that sample (default %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +61,13 @@ def run(args: argparse.Namespace) -> int:
     company = find_company(data, args.company)
     at = parse_at(args.at, data)
     device = select_device(args.gpu)
-    recommendations = recommend_investors(checkpoint, data, company, at, args.k, device, args.batch_size)
+    calibration = None
+    if args.calibrate:
+        from tgnrank.eval.calibration import DEFAULT_NEGATIVES, fit_calibration
+
+        n_negatives = DEFAULT_NEGATIVES if args.calibration_negatives is None else args.calibration_negatives
+        calibration = fit_calibration(checkpoint, data, device, args.batch_size, n_negatives, args.calibration_seed)
+    recommendations = recommend_investors(checkpoint, data, company, at, args.k, device, args.batch_size, calibration)
     if args.format == "json":
         print(json.dumps(recommendations_json(recommendations), indent=2))
     else:

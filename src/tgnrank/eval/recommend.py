@@ -25,6 +25,7 @@ from tgnrank.data.arrays import distinct
 from tgnrank.data.dates import EPOCH, day_to_iso
 from tgnrank.data.events import COMPANY, EventData
 from tgnrank.errors import ConfigError, TgnrankError
+from tgnrank.eval.calibration import Calibration
 from tgnrank.eval.protocol import CandidateSet
 
 MAX_SUGGESTIONS = 8
@@ -42,7 +43,8 @@ class Recommendation:
 
     ``rank`` is its place among all the company's candidate investors (1 = best, ties broken by investor
     id); ``score`` the model's logit; ``percentile`` the share (0-100) of those candidates scoring
-    strictly lower.
+    strictly lower; ``p_new_link`` the calibrated probability when a calibration is given
+    (:mod:`tgnrank.eval.calibration`), else None.
     """
 
     rank: int
@@ -51,6 +53,7 @@ class Recommendation:
     score: float
     percentile: float
     invested_later: bool
+    p_new_link: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Recommendations:
 
     ``past_investors`` are the names excluded (linked before ``at``); ``n_candidates`` is the number of
     investors ranked; ``n_later_events`` counts the dataset's events after ``at`` (0 at the end of the
-    data, when ``invested_later`` is always False).
+    data, when ``invested_later`` is always False); ``calibration`` is the map behind ``p_new_link``.
     """
 
     company_id: int
@@ -70,6 +73,7 @@ class Recommendations:
     n_candidates: int
     n_later_events: int
     items: list[Recommendation]
+    calibration: Calibration | None = None
 
 
 def parse_at(text: str | None, data: EventData) -> float:
@@ -164,10 +168,12 @@ def recommend_investors(
     k: int = 20,
     device=None,
     batch_size: int | None = None,
+    calibration: Calibration | None = None,
 ) -> Recommendations:
     """The ``k`` investors with the highest model scores for ``company_id`` at ``at``, past investors excluded.
 
     Ties are broken by investor id. ``batch_size`` is the replay batch (default: the training one).
+    With ``calibration``, each investor also gets its calibrated probability of a new link.
     """
     import torch
 
@@ -175,6 +181,11 @@ def recommend_investors(
 
     if k < 1:
         raise ConfigError(f"--k must be an integer >= 1, got {k}")
+    if calibration is not None and calibration.t_end > at:
+        raise ConfigError(
+            f"--calibrate fits on the validation window ending {day_to_iso(calibration.t_end)}, after --at "
+            f"{day_to_iso(at)}: it would use links from after the recommendation time; pass a later --at"
+        )
     events = data.events
     history = events.select(events.timestamps <= at)
     if len(history) == 0:
@@ -190,6 +201,7 @@ def recommend_investors(
 
     later = events.timestamps > at
     later_investors = set(events.destinations[later & (events.sources == company_id)].tolist())
+    calibrated = calibration(logits[order]).tolist() if calibration is not None else [None] * len(order)
     items = [
         Recommendation(
             rank=rank,
@@ -198,8 +210,11 @@ def recommend_investors(
             score=float(logits[column]),
             percentile=float(percentile),
             invested_later=int(grid.investors[column]) in later_investors,
+            p_new_link=p_new_link,
         )
-        for rank, (column, percentile) in enumerate(zip(order.tolist(), percentiles.tolist()), 1)
+        for rank, (column, percentile, p_new_link) in enumerate(
+            zip(order.tolist(), percentiles.tolist(), calibrated), 1
+        )
     ]
     past_ids = grid.investors[grid.history_links.indices]
     return Recommendations(
@@ -211,6 +226,7 @@ def recommend_investors(
         n_candidates=len(candidate_columns),
         n_later_events=int(np.count_nonzero(later)),
         items=items,
+        calibration=calibration,
     )
 
 
@@ -230,6 +246,14 @@ def rank_candidates(scores: np.ndarray, investor_ids: np.ndarray) -> tuple[np.nd
 def recommendations_json(recommendations: Recommendations) -> dict:
     """The recommendations as the JSON object ``tgnrank recommend --format json`` prints (dates ISO)."""
     r = recommendations
+    rows = []
+    for item in r.items:
+        row = dataclasses.asdict(item)
+        p_new_link = row.pop("p_new_link")
+        if r.calibration is not None:
+            row[r.calibration.field] = p_new_link
+        rows.append(row)
+    calibration = {} if r.calibration is None else {"calibration": r.calibration.describe()}
     return {
         "company_id": r.company_id,
         "company": r.company,
@@ -240,7 +264,8 @@ def recommendations_json(recommendations: Recommendations) -> dict:
         "n_later_events": r.n_later_events,
         "past_investors": list(r.past_investors),
         "score_meaning": SCORE_MEANING,
-        "recommendations": [dataclasses.asdict(item) for item in r.items],
+        **calibration,
+        "recommendations": rows,
     }
 
 
@@ -255,15 +280,20 @@ def format_recommendations(recommendations: Recommendations) -> str:
         f"(day {r.at:g}; history of {r.n_history_events:,} events; {r.n_candidates:,} candidate investors)",
         f"Excluded: its {len(past)} past investor(s){': ' + shown if past else ''}",
         f"score: {SCORE_MEANING}",
+        *([r.calibration.describe()] if r.calibration is not None else []),
         "",
     ]
     with_later = r.n_later_events > 0
     width = max([len("investor"), *(len(item.investor) for item in r.items)])
+    field = r.calibration.field if r.calibration is not None else None
     header = f"{'rank':>4}  {'investor'.ljust(width)}  {'score':>8}  {'percentile':>10}"
+    header += f"  {field}" if field else ""
     lines.append(header + ("  invested later" if with_later else ""))
     lines.append("-" * len(lines[-1]))
     for item in r.items:
         line = f"{item.rank:>4}  {item.investor.ljust(width)}  {item.score:>8.3f}  {item.percentile:>10.2f}"
+        if field:
+            line += f"  {item.p_new_link:>{len(field)}.4f}"
         lines.append((line + ("  yes" if item.invested_later else "")).rstrip())
     if with_later:
         hits = sum(item.invested_later for item in r.items)
