@@ -43,6 +43,8 @@ def test_pair_features_match_hand_computed_values():
     # Decayed path 1 -4- 2 -5: decay(1-4) * decay(2-4) * decay(2-5) = 0.5 ** (10 / 10) * 1 * 1.
     assert _feature(features, "log_decayed_coinvestment")[0, 1] == pytest.approx(np.log1p(0.5))
     assert _feature(features, "log_coinvestors")[0, 1:].tolist() == pytest.approx([np.log1p(1), 0.0])
+    # 4 and 5 entered company 2 in the same round (t=10).
+    assert _feature(features, "log_same_round")[0, 1:].tolist() == pytest.approx([np.log1p(1), 0.0])
     # Resource allocation of 1 -4- 2 -5: 1 / deg(4) / deg(2) = 1 / 2 / 2, scaled by 1e3 before log1p.
     assert _feature(features, "resource_allocation")[0, 1] == pytest.approx(np.log1p(1e3 / 4))
     # Investor 4: two events, the last at t=10 (0 days ago), the first 10 days ago.
@@ -57,6 +59,19 @@ def test_pair_features_match_hand_computed_values():
     # Static profile: investors 4 and 5 funded only [1, 0]-companies, 6 only a [0, 1]-company.
     assert _feature(features, "static_similarity")[0].tolist() == pytest.approx([1.0, 1.0, 0.0])
     assert _feature(features, "static_share")[0].tolist() == pytest.approx([1.0, 1.0, 0.0])
+
+
+def test_follow_features_count_who_entered_a_company_after_whom():
+    # Company 2 took investor 4 at t=1, then 5 at t=3 (5 followed 4), and 6 together with 5 at t=3.
+    events = _events([(1, 4, 0.0), (2, 4, 1.0), (2, 5, 3.0), (2, 6, 3.0), (3, 6, 2.0), (1, 5, 5.0)])
+    candidates = build_candidates(events, 3.0, 10.0)
+    assert list(candidates.companies) == [1] and list(candidates.investors) == [4, 5, 6]
+    features = PairFeatures.from_candidates(candidates, np.zeros((7, 1)), np.zeros((7, 1)), half_life=2.0)
+    # Company 1's investor is 4: both 5 and 6 entered company 2 after 4 did, at t=3 = t_start (no decay).
+    assert _feature(features, "log_follows")[0, 1:].tolist() == pytest.approx(np.log1p([1, 1]))
+    assert _feature(features, "log_decayed_follows")[0, 1:].tolist() == pytest.approx(np.log1p([1, 1]))
+    # Nobody entered a company in the same round as 4.
+    assert _feature(features, "log_same_round")[0, 1:].tolist() == pytest.approx([0.0, 0.0])
 
 
 def test_pair_features_read_nothing_of_the_window():

@@ -10,7 +10,8 @@ of the window is ever read. Features come in three kinds:
 * company-only (C,): distinct investors, events, days since the first and the last round;
 * pairwise (C, I): the baselines' co-investment and personalised PageRank scores, the
   recency-decayed co-investment (each co-investment path weighted by the decay of its two links),
-  how many of c's investors co-invested with i, the cosine similarity of c's static features with
+  how many of c's investors co-invested with i, how often i entered companies after c's investors
+  had (raw and recency-decayed) or in the same round as them, the cosine similarity of c's static features with
   the mean static features of the companies i funded, and the same for the round-type mix (mean edge
   features) of c's rounds and of i's deals.
 
@@ -57,6 +58,9 @@ PAIR_FEATURES = (
     "log_coinvestment",
     "log_decayed_coinvestment",
     "log_coinvestors",
+    "log_follows",
+    "log_decayed_follows",
+    "log_same_round",
     "ppr",
     "local_ppr",
     "resource_allocation",
@@ -82,6 +86,9 @@ class PairFeatures:
     decayed_links: sparse.csr_matrix  # (C_history, I) sum of decayed event weights per linked pair
     decayed_links_t: sparse.csr_matrix  # its transpose, CSR
     coinvestors: sparse.csr_matrix  # (I, I) 1 where two distinct investors share a company
+    follows: sparse.csr_matrix  # (I, I) [j, i]: companies i first entered after j had
+    decayed_follows: sparse.csr_matrix  # the same, each follow weighted by the decay of i's entry
+    same_round: sparse.csr_matrix  # (I, I) [j, i]: companies j and i first entered at the same time
     candidate_rows: np.ndarray  # (C,) rows of the candidate companies in the history graph
     company_static: np.ndarray  # (C, S) unit rows
     investor_static: np.ndarray  # (I, S) unit rows
@@ -134,6 +141,7 @@ class PairFeatures:
             decayed_links=decayed_links,
             decayed_links_t=decayed_links.T.tocsr(),
             coinvestors=_coinvestor_graph(graph.links),
+            **_entry_order_graphs(history, cols, len(graph.investors), t_start, half_life),
             candidate_rows=graph.candidate_rows,
             company_static=unit_rows(company_static_raw),
             investor_static=unit_rows(investor_static_share),
@@ -155,12 +163,16 @@ class PairFeatures:
         pairs[:, :, 0] = np.log1p(self.coinvestment.score_block(row_start, row_stop))
         pairs[:, :, 1] = np.log1p(self._decayed_coinvestment(history_rows))
         pairs[:, :, 2] = np.log1p(self._coinvestors(history_rows))
-        pairs[:, :, 3] = self.ppr.score_block(row_start, row_stop)
-        pairs[:, :, 4] = self.local_ppr.score_block(row_start, row_stop)
-        pairs[:, :, 5] = np.log1p(1e3 * self._resource_allocation(history_rows))
-        pairs[:, :, 6] = self.company_static[row_start:row_stop] @ self.investor_static.T
-        pairs[:, :, 7] = self.company_static_raw[row_start:row_stop] @ self.investor_static_share.T
-        pairs[:, :, 8] = self.company_rounds[row_start:row_stop] @ self.investor_rounds.T
+        own = self.decayed_links[history_rows]
+        own.data[:] = 1.0
+        for offset, graph in enumerate((self.follows, self.decayed_follows, self.same_round)):
+            pairs[:, :, 3 + offset] = np.log1p((own @ graph).toarray())
+        pairs[:, :, 6] = self.ppr.score_block(row_start, row_stop)
+        pairs[:, :, 7] = self.local_ppr.score_block(row_start, row_stop)
+        pairs[:, :, 8] = np.log1p(1e3 * self._resource_allocation(history_rows))
+        pairs[:, :, 9] = self.company_static[row_start:row_stop] @ self.investor_static.T
+        pairs[:, :, 10] = self.company_static_raw[row_start:row_stop] @ self.investor_static_share.T
+        pairs[:, :, 11] = self.company_rounds[row_start:row_stop] @ self.investor_rounds.T
         return out
 
     def _decayed_coinvestment(self, history_rows: np.ndarray) -> np.ndarray:
@@ -230,6 +242,36 @@ def _company_columns(history, rows: np.ndarray, n_companies: int, t_start: float
     return np.column_stack(
         [np.log1p(investors), np.log1p(events), np.log1p(t_start - first), np.log1p(t_start - last)]
     ).astype(np.float32)
+
+
+def _entry_order_graphs(history, cols: np.ndarray, n_investors: int, t_start: float, half_life: float) -> dict:
+    """Who follows whom into companies: for every company, each ordered pair of its investors (j, i)
+    by the times they first funded it. ``follows[j, i]`` counts the companies i entered strictly after
+    j, ``decayed_follows`` weights each by 0.5 ** ((t_start - t_i) / half_life), ``same_round`` counts
+    the companies both entered at the same time (j != i)."""
+    import pandas as pd
+
+    entries = (
+        pd.DataFrame({"company": history.sources, "investor": cols, "t": history.timestamps})
+        .groupby(["company", "investor"], as_index=False, sort=False)["t"]
+        .min()
+    )
+    pairs = entries.merge(entries, on="company", suffixes=("_j", "_i"))
+    earlier = (pairs.t_j < pairs.t_i).to_numpy()
+    together = ((pairs.t_j == pairs.t_i) & (pairs.investor_j != pairs.investor_i)).to_numpy()
+    j, i, t_i = pairs.investor_j.to_numpy(), pairs.investor_i.to_numpy(), pairs.t_i.to_numpy()
+
+    def graph(mask, weights=None):
+        values = np.ones(int(mask.sum())) if weights is None else weights[mask]
+        matrix = sparse.csr_matrix((values, (j[mask], i[mask])), shape=(n_investors, n_investors))
+        matrix.sum_duplicates()
+        return matrix
+
+    return {
+        "follows": graph(earlier),
+        "decayed_follows": graph(earlier, 0.5 ** ((t_start - t_i) / half_life)),
+        "same_round": graph(together),
+    }
 
 
 def _coinvestor_graph(links: sparse.csr_matrix) -> sparse.csr_matrix:
