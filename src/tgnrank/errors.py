@@ -10,4 +10,17 @@ class DataFormatError(TgnrankError, ValueError):
 
 
 class ConfigError(TgnrankError, ValueError):
-    """A flag or hyperparameter is outside its accepted range; the message names the flag."""
+    """A setting or parameter is outside its accepted range.
+
+    The message names the parameters as the library spells them (``n_degree must be an integer >= 1``);
+    ``parameters`` lists those names so that the command line, which alone knows its flags, can spell
+    them as flags (``--n_degree``) without the library knowing about argparse.
+    """
+
+    def __init__(self, message: str, parameters: tuple[str, ...] | list[str] = ()):
+        super().__init__(message)
+        self.parameters = tuple(parameters)
+
+    def __reduce__(self):
+        # Keep the parameters across processes (sweeps and threads pickle errors).
+        return type(self), (str(self), self.parameters)

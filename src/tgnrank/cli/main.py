@@ -13,7 +13,8 @@ import logging
 import sys
 
 from tgnrank import __version__
-from tgnrank.errors import TgnrankError
+from tgnrank.cli.spelling import as_flags
+from tgnrank.errors import ConfigError, TgnrankError
 from tgnrank.openmp import apply_wait_policy
 
 SUBCOMMANDS = {
@@ -52,7 +53,8 @@ def run_command(run, args: argparse.Namespace, prog: str) -> int:
     try:
         return int(run(args) or 0)
     except (TgnrankError, FileNotFoundError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        shown = as_flags(error) if isinstance(error, ConfigError) else error
+        print(f"{prog}: error: {shown}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

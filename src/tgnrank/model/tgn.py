@@ -256,8 +256,8 @@ class TGN(nn.Module):
             return Neighborhood(torch.as_tensor(nodes, device=self.device), (len(nodes),), 0, node_ids=nodes, times=times)
         if isinstance(n_neighbors, bool) or int(n_neighbors) != n_neighbors or n_neighbors < 1:
             raise ConfigError(
-                f"--n_degree must be an integer >= 1 for --embedding_module {self.config.embedding_module}, "
-                f"got {n_neighbors!r}"
+                f"n_degree must be an integer >= 1 for embedding_module {self.config.embedding_module}, "
+                f"got {n_neighbors!r}", parameters=("n_degree", "embedding_module"),
             )
         if self.neighbor_finder is None:
             raise ValueError(

@@ -1,0 +1,51 @@
+"""cli/spelling: library errors name settings, the command line shows them as the flags a user typed."""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+
+import pytest
+
+from tgnrank.cli.main import run_command
+from tgnrank.cli.spelling import as_flags, flag_spelling, spell_as_flags
+from tgnrank.errors import ConfigError
+
+
+def test_named_parameters_become_flags_and_nothing_else_does():
+    message = "n_degree must be an integer >= 1 for embedding_module graph_sum, got 0 (degree n_degree_x)"
+    assert spell_as_flags(message, ("n_degree", "embedding_module")) == (
+        "--n_degree must be an integer >= 1 for --embedding_module graph_sum, got 0 (degree n_degree_x)"
+    )
+
+
+def test_a_message_already_in_flags_is_unchanged_and_renamed_flags_are_used():
+    assert spell_as_flags("--lr must be > 0", ("lr",)) == "--lr must be > 0"
+    assert spell_as_flags("n_trials must be >= 1, got 0", ("n_trials",)) == "--trials must be >= 1, got 0"
+    assert spell_as_flags("hard_neg_ratio + multihop_neg_ratio", ("hard_neg_ratio", "multihop_neg_ratio")) == (
+        "--hard_neg_ratio + --multihop_neg_ratio"
+    )
+
+
+def test_the_context_manager_re_raises_in_flags_keeping_the_parameters():
+    with pytest.raises(ConfigError, match="^--bs must be") as raised:
+        with flag_spelling():
+            raise ConfigError("bs must be an integer >= 1, got 0", parameters=("bs",))
+    assert raised.value.parameters == ("bs",)
+
+
+def test_parameters_survive_pickling():
+    error = pickle.loads(pickle.dumps(ConfigError("seed must be >= 0", parameters=("seed",))))
+    assert (str(error), error.parameters) == ("seed must be >= 0", ("seed",))
+    assert str(as_flags(error)) == "--seed must be >= 0"
+
+
+def test_the_command_line_prints_library_errors_with_flags(capsys):
+    def failing(args):
+        raise ConfigError("n_degree must be an integer >= 1 for embedding_module time, got 0",
+                          parameters=("n_degree", "embedding_module"))
+
+    assert run_command(failing, argparse.Namespace(), prog="tgnrank train") == 2
+    assert capsys.readouterr().err == (
+        "tgnrank train: error: --n_degree must be an integer >= 1 for --embedding_module time, got 0\n"
+    )
