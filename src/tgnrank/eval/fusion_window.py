@@ -1,0 +1,59 @@
+"""The learned fusion as a window's scorer: which window it is fitted on, and the model's logit as a feature.
+
+Used by ``tgnrank diagnose --fusion``, ``tgnrank fuse`` and :func:`tgnrank.fuse`. The fusion ranking a
+window is fitted on the window of the same length that ends where it starts (for the test window: the
+validation window of the split) and, with ``fusion_windows`` N, the N - 1 windows before that (see
+:mod:`tgnrank.eval.fusion`). With a model, its logit is one more feature and only the latest fitting
+window is used: earlier ones lie inside the model's training period, where its scores were fitted to
+the very links the fusion would learn from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable
+
+from tgnrank.data.events import EventData
+from tgnrank.eval.fusion import FusedRanker, FusedScorer, FusionOptions, fit_fusion
+from tgnrank.eval.protocol import CandidateSet, window_bounds
+
+logger = logging.getLogger(__name__)
+
+
+def fitting_bounds(data: EventData, candidates: CandidateSet, quantiles: tuple[float, float]) -> tuple[float, float]:
+    """(t_start, t_end) of the latest fitting window: the split's validation window for the test window,
+    else the window of the same length ending where ``candidates`` starts. ``quantiles``: (train, val)."""
+    if candidates.window == "test":
+        return window_bounds(data.events, "val", *quantiles)
+    length = candidates.t_end - candidates.t_start
+    return candidates.t_start - length, candidates.t_start
+
+
+def fused_scorer(
+    data: EventData,
+    candidates: CandidateSet,
+    quantiles: tuple[float, float],
+    options: FusionOptions = FusionOptions(),
+    model_scorer=None,
+    model_name: str = "model",
+    scorer_factory: Callable[[CandidateSet], object] | None = None,
+) -> tuple[FusedScorer, FusedRanker]:
+    """Fit the fusion for ``candidates``' window and return its scorer there, with the fitted ranker.
+
+    With ``model_scorer`` (the model's scorer on ``candidates``), the feature ``{model_name}_score`` is
+    its logit; ``scorer_factory(window)`` builds the model's scorer on a fitting window.
+    """
+    extras = {}
+    if model_scorer is not None:
+        if scorer_factory is None:
+            raise ValueError("a model_scorer needs its scorer_factory, to score the fitting windows")
+        extras = {f"{model_name}_score": lambda window: model_scorer if window is candidates else scorer_factory(window)}
+        if options.fusion_windows > 1:
+            logger.info("fusion with a model: fitting on the latest window only (the earlier ones lie in the "
+                        "model's training period)")
+            options = dataclasses.replace(options, fusion_windows=1)
+    fit_start, fit_end = fitting_bounds(data, candidates, quantiles)
+    logger.info("Fitting the fusion on (%g, %g] and %d earlier window(s)", fit_start, fit_end, options.fusion_windows - 1)
+    ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options, extras)
+    return ranker.scorer(candidates, data.node_features, data.edge_features, extras), ranker
