@@ -492,7 +492,9 @@ def test_block_layout_and_nodes_without_attributes(tmp_path):
     assert "company:country=FRA" not in names  # vocabulary from events up to the cut-off only
     np.testing.assert_array_equal(
         data.node_features,
-        [[0, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+        # New, first seen after the cut-off, takes its first row's country (FRA: outside the vocabulary);
+        # the investor Fresh has no attribute set
+        [[0, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
     )
     assert summary.n_companies_seen == 3 and summary.n_investors_seen == 2
     text = "\n".join(summary.lines())
@@ -695,7 +697,8 @@ def test_category_vocabulary_and_label_sets_come_from_the_cutoff_period_only(tmp
     assert summary.node_feature_names == base_summary.node_feature_names == (
         "is_company", "company:category=software", "company:category=games", "company:category=other")
     np.testing.assert_array_equal(data.node_features[1:3], base.node_features[1:3])
-    np.testing.assert_array_equal(data.node_features[1:4], [[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]])
+    # Gamma, first seen after the cut-off, takes its first row's labels (both outside the vocabulary)
+    np.testing.assert_array_equal(data.node_features[1:4], [[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1]])
 
 
 def test_category_label_columns_are_named_in_the_feature_sidecar_and_by_info(tmp_path, capsys):

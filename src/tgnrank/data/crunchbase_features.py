@@ -13,7 +13,11 @@ Node feature layout (one matrix for both kinds, row 0 is padding)::
 Each block covers the frequent values plus ``other`` (columns present only when the export has the
 column); the other kind's block is zero. A node's value is its most frequent one among its rows up
 to the cut-off, and every vocabulary comes from those rows too, so later events cannot change the
-columns or a node's value; a node without rows by then has no attribute set. A category value is a
+columns or a node's value; an investor without rows by then has no attribute set. A company first
+seen after the cut-off takes the value on its first row (its first round, in the cut-off's
+vocabulary): a company is only ever read from its first event on (it is the source of events, never
+a sampled negative), and what it is then is known then, so a brand-new company can be scored from
+its attributes (docs/design.md, "Brand-new companies"); its later rows cannot change it. A category value is a
 label set (``crunchbase_values.category_sets``: ``"3d printing|e-commerce"``): each label has its
 own column, so a company listed under several labels has several 1s, and ``other`` is 1 when it has
 a label outside the vocabulary.
@@ -77,7 +81,10 @@ def build_node_features(
     investor_index = past["investor"].to_numpy() - 1 - n_companies
     company_seen = np.bincount(company_index, minlength=n_companies) > 0
     investor_seen = np.bincount(investor_index, minlength=n_investors) > 0
-    company_blocks, company_names = _categorical_columns(past, "company", company_index, n_companies, company_seen, options)
+    company_blocks, company_names = _categorical_columns(
+        past, "company", company_index, n_companies, company_seen, options,
+        first_rows=(events["company"].to_numpy() - 1, events),
+    )
     investor_blocks, investor_names = _categorical_columns(
         past, "investor", investor_index, n_investors, investor_seen, options
     )
@@ -153,10 +160,18 @@ def resolve_cutoff(
 
 
 def _categorical_columns(
-    past: pd.DataFrame, kind: str, index: np.ndarray, n: int, seen: np.ndarray, options: FeatureOptions
+    past: pd.DataFrame,
+    kind: str,
+    index: np.ndarray,
+    n: int,
+    seen: np.ndarray,
+    options: FeatureOptions,
+    first_rows: tuple[np.ndarray, pd.DataFrame] | None = None,
 ) -> tuple[list[np.ndarray], tuple[str, ...]]:
     """Indicator blocks for ``{kind}_category`` (multi-hot over labels) and ``{kind}_country`` (one-hot)
-    when ``past`` has those columns."""
+    when ``past`` has those columns. With ``first_rows`` (the node index of every event and the
+    events, time-sorted), a node unseen in ``past`` takes the value on its first row there;
+    vocabularies still come from ``past`` alone."""
     blocks: list[np.ndarray] = []
     names: tuple[str, ...] = ()
     for attribute in ("category", "country"):
@@ -164,6 +179,9 @@ def _categorical_columns(
         if column not in past:
             continue
         node_values = _mode_per_node(index, past[column].to_numpy(dtype=object), n)
+        if first_rows is not None:
+            later = _first_values(first_rows[0], first_rows[1][column], n)
+            node_values = np.where(seen, node_values, later)
         nodes, labels = _node_labels(node_values, multi_valued=attribute == "category")
         vocabulary = _frequent_values(labels[seen[nodes]], options.min_category_nodes, options.max_categories)
         indicators, indicator_names = _indicators(n, nodes, labels, vocabulary, f"{kind}:{attribute}")
@@ -182,6 +200,14 @@ def _mode_per_node(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     counts = frame.groupby(["node", "value"], sort=False).agg(count=("order", "size"), first=("order", "min")).reset_index()
     best = counts.sort_values(["node", "count", "first"], ascending=[True, False, True]).drop_duplicates("node")
     result[best["node"].to_numpy()] = best["value"].to_numpy(dtype=object)
+    return result
+
+
+def _first_values(index: np.ndarray, values: pd.Series, n: int) -> np.ndarray:
+    """The value on each node's first row (rows in time order) ``(n,)``; ``""`` for nodes without rows."""
+    result = np.full(n, "", dtype=object)
+    nodes, first = np.unique(index, return_index=True)
+    result[nodes] = values.to_numpy(dtype=object)[first]
     return result
 
 
