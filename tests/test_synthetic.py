@@ -16,10 +16,10 @@ from tgnrank.data.synthetic import (
     INVESTOR_KINDS,
     NODE_FEATURE_NAMES,
     SECTORS,
-    _ArrivalSampler,
-    _fill_syndicates,
     generate_synthetic,
 )
+from tgnrank.data.synthetic.arrival import ArrivalSampler
+from tgnrank.data.synthetic.syndicates import fill_syndicates
 
 N_COMPANIES, N_INVESTORS = 300, 120
 
@@ -139,6 +139,16 @@ def test_tiny_populations_still_give_valid_datasets(n_companies, n_investors):
         assert np.all(data.events.destinations > n_companies)
 
 
+def test_the_package_keeps_the_former_module_names():
+    import tgnrank.data.synthetic as synthetic
+    from tgnrank.data.synthetic import parameters
+
+    for name in synthetic.__all__:
+        assert hasattr(synthetic, name), name
+    assert synthetic.NODE_FEATURE_NAMES is parameters.NODE_FEATURE_NAMES
+    assert (synthetic.DEFAULT_COMPANIES, synthetic.DEFAULT_INVESTORS) == (8000, 2500)
+
+
 def test_invalid_sizes_are_rejected():
     with pytest.raises(ValueError, match="n_companies"):
         generate_synthetic(n_companies=0, n_investors=10)
@@ -224,7 +234,7 @@ def test_nodes_arrive_over_time(default):
 def test_arrival_sampler_draws_only_arrived_items_by_weight():
     # group 0: item 10 (arrives at 0.0, weight 1), item 11 (arrives at 0.5, weight 3);
     # group 1: item 20 (arrives at 0.8, weight 1)
-    sampler = _ArrivalSampler.from_entries(
+    sampler = ArrivalSampler.from_entries(
         group=np.array([0.0, 0.0, 1.0, 1.0]),
         item=np.array([10, 11, 20, 21]),
         arrival=np.array([0.0, 0.5, 0.8, 0.1]),
@@ -243,7 +253,7 @@ def test_arrival_sampler_draws_only_arrived_items_by_weight():
 
 def test_fill_syndicates_keeps_follow_ons_then_first_distinct_candidates():
     # Wave of rounds 5 and 6. Round 5: follow-on investor 1, 2 new seats; round 6: lead 4, 1 new seat.
-    rounds, people = _fill_syndicates(
+    rounds, people = fill_syndicates(
         first=5,
         n_new=np.array([2, 1]),
         follow_round=np.array([5]),
