@@ -10,6 +10,11 @@ For a window W = (t_start, t_end] and the history H = every event with t <= t_st
 Candidates form a grid of ``companies x investors`` with holes (the history links), so they are never
 listed one by one: scorers fill blocks of rows of that grid and :meth:`CandidateSet.block_mask` says
 which cells of a block are candidates.
+
+The *scope* (``SCOPES``) says which companies are ranked: ``known`` is the protocol above;
+``new_companies`` (:func:`build_new_company_candidates`) ranks the brand-new companies of the window,
+those without any event in H, against the investors of H; ``all`` is the union of both grids
+(:func:`merge_candidates`), reported beside each part.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from tgnrank.data.arrays import distinct
+from tgnrank.data.arrays import distinct, distinct_union
 from tgnrank.data.events import Interactions
 from tgnrank.data.splits import DEFAULT_TRAIN_QUANTILE, DEFAULT_VAL_QUANTILE, chronological_split
 from tgnrank.errors import ConfigError, TgnrankError
 
 WINDOWS = ("val", "test")
+KNOWN, NEW_COMPANIES, ALL = "known", "new_companies", "all"
+SCOPES = (KNOWN, NEW_COMPANIES, ALL)
 
 
 @dataclass(frozen=True)
@@ -191,3 +198,103 @@ def _no_positive_message(window, t_start, t_end, in_window, window_keys, new_key
         "involve a company or an investor absent from the history. Evaluate another window (--window) "
         "or a dataset whose evaluation period holds new links between known companies and investors."
     )
+
+
+def build_new_company_candidates(
+    events: Interactions, t_start: float, t_end: float, window: str = "custom"
+) -> CandidateSet:
+    """The brand-new companies of the window (t_start, t_end]; fails with a TgnrankError if it has none.
+
+    Positives: the distinct pairs with an event in the window whose company has no event in the history
+    H (t <= t_start) and whose investor has one; every such pair is the pair's first link. Candidates:
+    every company with a positive crossed with every investor of H; no pair is linked in H.
+    """
+    history = events.select(events.timestamps <= t_start)
+    in_window = events.select((events.timestamps > t_start) & (events.timestamps <= t_end))
+    investors = distinct(history.destinations)
+    key_base = int(max(events.sources.max(initial=0), events.destinations.max(initial=0))) + 1
+    window_keys = distinct(in_window.sources * key_base + in_window.destinations)
+    window_companies, window_investors = window_keys // key_base, window_keys % key_base
+    new_company = ~np.isin(window_companies, distinct(history.sources))
+    positive = new_company & np.isin(window_investors, investors)
+    if not positive.any():
+        raise TgnrankError(
+            f"the {window} window ({t_start:g}, {t_end:g}] has no brand-new company to rank: of its "
+            f"{len(distinct(window_companies))} companies, {len(distinct(window_companies[new_company]))} have no "
+            f"event before it, and none of those has a link to an investor of the history. Evaluate another "
+            "window (--window) or --scope known"
+        )
+    companies = distinct(window_companies[positive])
+    history_links = sparse.csr_matrix((len(companies), len(investors)), dtype=bool)
+    # window_keys is sorted by company then investor, so the positives come out sorted by (row, column).
+    return CandidateSet(
+        window=window,
+        t_start=float(t_start),
+        t_end=float(t_end),
+        history=history,
+        companies=companies,
+        investors=investors,
+        history_links=history_links,
+        positive_rows=np.searchsorted(companies, window_companies[positive]).astype(np.int64),
+        positive_cols=np.searchsorted(investors, window_investors[positive]).astype(np.int64),
+    )
+
+
+def merge_candidates(first: CandidateSet, second: CandidateSet) -> CandidateSet:
+    """The union of two candidate sets of one window whose companies differ (the known and the brand-new
+    companies): rows of both, sorted by company id, over the same investors and history."""
+    if (first.t_start, first.t_end) != (second.t_start, second.t_end) or not np.array_equal(
+        first.investors, second.investors
+    ):
+        raise ValueError("merge_candidates needs two candidate sets of one window (same bounds and investors)")
+    if len(distinct_union(first.companies, second.companies)) != first.n_companies + second.n_companies:
+        raise ValueError("merge_candidates needs candidate sets without a company in common")
+    stacked = np.concatenate([first.companies, second.companies])
+    order = np.argsort(stacked, kind="stable")
+    row_of = np.empty(len(order), dtype=np.int64)
+    row_of[order] = np.arange(len(order))
+    links = sparse.vstack([first.history_links, second.history_links]).tocsr()[order]
+    links.sort_indices()
+    rows = row_of[np.concatenate([first.positive_rows, second.positive_rows + first.n_companies])]
+    cols = np.concatenate([first.positive_cols, second.positive_cols])
+    by_cell = np.lexsort((cols, rows))
+    return CandidateSet(
+        window=first.window,
+        t_start=first.t_start,
+        t_end=first.t_end,
+        history=first.history,
+        companies=stacked[order],
+        investors=first.investors,
+        history_links=links,
+        positive_rows=rows[by_cell],
+        positive_cols=cols[by_cell],
+    )
+
+
+def build_scope_candidates(
+    events: Interactions, t_start: float, t_end: float, scope: str = KNOWN, window: str = "custom"
+) -> dict[str, CandidateSet]:
+    """The candidate sets that ``scope`` reports, by part name: ``{"known": ...}``,
+    ``{"new_companies": ...}``, or for ``all`` both parts and their union under ``"all"``."""
+    if scope not in SCOPES:
+        raise ConfigError(f"--scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    parts = {}
+    if scope in (KNOWN, ALL):
+        parts[KNOWN] = build_candidates(events, t_start, t_end, window=window)
+    if scope in (NEW_COMPANIES, ALL):
+        parts[NEW_COMPANIES] = build_new_company_candidates(events, t_start, t_end, window=window)
+    if scope == ALL:
+        parts[ALL] = merge_candidates(parts[KNOWN], parts[NEW_COMPANIES])
+    return parts
+
+
+def build_scope_window(
+    events: Interactions,
+    window: str = "test",
+    scope: str = KNOWN,
+    train_quantile: float = DEFAULT_TRAIN_QUANTILE,
+    val_quantile: float = DEFAULT_VAL_QUANTILE,
+) -> dict[str, CandidateSet]:
+    """:func:`build_scope_candidates` for the named window of the chronological split."""
+    t_start, t_end = window_bounds(events, window, train_quantile, val_quantile)
+    return build_scope_candidates(events, t_start, t_end, scope, window=window)
