@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "compare": "tgnrank.cli.compare",
     "sweep": "tgnrank.cli.sweep",
     "recommend": "tgnrank.cli.recommend",
+    "explain": "tgnrank.cli.explain",
 }
 
 

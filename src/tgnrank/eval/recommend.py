@@ -35,6 +35,12 @@ SCORE_MEANING = (
     "among all the company's candidate investors (1 = best) and percentile the share (0-100) of those "
     "candidates scoring strictly lower"
 )
+FUSED_SCORE_MEANING = (
+    "the learned fusion's score (LightGBM lambdarank over the history's pair features and the model's logit), "
+    "a ranking score comparable only within one fusion; rank is the place among all the company's candidate "
+    "investors (1 = best) and percentile the share (0-100) of those candidates scoring strictly lower"
+)
+MODEL, FUSION = "model", "fusion"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class Recommendations:
     ``past_investors`` are the names excluded (linked before ``at``); ``n_candidates`` is the number of
     investors ranked; ``n_later_events`` counts the dataset's events after ``at`` (0 at the end of the
     data, when ``invested_later`` is always False); ``calibration`` is the map behind ``p_new_link``.
+    ``ranker`` says which scores rank (``model`` or ``fusion``); with the fusion, ``fused`` is its scorer
+    over the one-company grid (row 0), kept for the explanations' contributions.
     """
 
     company_id: int
@@ -74,6 +82,12 @@ class Recommendations:
     n_later_events: int
     items: list[Recommendation]
     calibration: Calibration | None = None
+    ranker: str = MODEL
+    fused: object | None = None
+
+    @property
+    def score_meaning(self) -> str:
+        return FUSED_SCORE_MEANING if self.ranker == FUSION else SCORE_MEANING
 
 
 def parse_at(text: str | None, data: EventData) -> float:
@@ -106,26 +120,32 @@ def find_company(data: EventData, name: str) -> int:
     Raises ConfigError naming ``--company`` with the closest names when there is no such company, and
     with the ids when several companies share the name.
     """
+    return find_node(data, name, COMPANY, "--company")
+
+
+def find_node(data: EventData, name: str, kind: str, flag: str) -> int:
+    """The node id of the ``kind`` node called ``name`` (case-insensitive), or ``#ID``; errors name ``flag``."""
     query = name.strip()
-    company_ids = np.flatnonzero(data.node_kinds == COMPANY)
+    kinds = "companies" if kind == COMPANY else f"{kind}s"
+    node_ids = np.flatnonzero(data.node_kinds == kind)
     if query.startswith("#") and query[1:].isdigit():
         node = int(query[1:])
-        if node not in set(company_ids.tolist()):
-            raise ConfigError(f"--company {name!r}: node {node} is not a company of dataset '{data.name}'")
+        if node not in set(node_ids.tolist()):
+            raise ConfigError(f"{flag} {name!r}: node {node} is not a {kind} of dataset '{data.name}'")
         return node
-    names = [str(data.node_names[node]) for node in company_ids]
-    matches = [int(node) for node, text in zip(company_ids, names) if text.lower() == query.lower()]
+    names = [str(data.node_names[node]) for node in node_ids]
+    matches = [int(node) for node, text in zip(node_ids, names) if text.lower() == query.lower()]
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise ConfigError(
-            f"--company {name!r}: {len(matches)} companies have that name (ids {', '.join(map(str, matches))}); "
-            f"pass one as --company '#ID'"
+            f"{flag} {name!r}: {len(matches)} {kinds} have that name (ids {', '.join(map(str, matches))}); "
+            f"pass one as {flag} '#ID'"
         )
     suggestions = company_suggestions(names, query)
     hint = f"did you mean: {'; '.join(suggestions)}?" if suggestions else "no similar name found"
     raise ConfigError(
-        f"--company {name!r}: no company of that name in dataset '{data.name}' ({len(names):,} companies); {hint}"
+        f"{flag} {name!r}: no {kind} of that name in dataset '{data.name}' ({len(names):,} {kinds}); {hint}"
     )
 
 
@@ -169,11 +189,14 @@ def recommend_investors(
     device=None,
     batch_size: int | None = None,
     calibration: Calibration | None = None,
+    fusion=None,
 ) -> Recommendations:
     """The ``k`` investors with the highest model scores for ``company_id`` at ``at``, past investors excluded.
 
     Ties are broken by investor id. ``batch_size`` is the replay batch (default: the training one).
-    With ``calibration``, each investor also gets its calibrated probability of a new link.
+    With ``calibration``, each investor also gets its calibrated probability of a new link. With
+    ``fusion`` (a :class:`~tgnrank.eval.fusion.FusedRanker`), its scores rank instead, the model's logit
+    feeding its model feature (:mod:`tgnrank.eval.explain_fusion`).
     """
     import torch
 
@@ -181,6 +204,8 @@ def recommend_investors(
 
     if k < 1:
         raise ConfigError(f"--k must be an integer >= 1, got {k}")
+    if calibration is not None and fusion is not None:
+        raise ConfigError("--calibrate calibrates the model's score; it cannot be combined with --fusion")
     if calibration is not None and calibration.t_end > at:
         raise ConfigError(
             f"--calibrate fits on the validation window ending {day_to_iso(calibration.t_end)}, after --at "
@@ -194,6 +219,10 @@ def recommend_investors(
         )
     grid = company_grid(history, company_id, at)
     scorer, _ = model_scorer_from_checkpoint(checkpoint, data, grid, device or torch.device("cpu"), batch_size)
+    if fusion is not None:
+        from tgnrank.eval.explain_fusion import fused_scorer
+
+        scorer = fused_scorer(fusion, scorer, grid, data)
     logits = np.asarray(scorer.score_block(0, 1)[0], dtype=np.float64)
     candidate_columns = np.flatnonzero(grid.block_mask(0, 1)[0])
     order, percentiles = rank_candidates(logits[candidate_columns], grid.investors[candidate_columns])
@@ -227,6 +256,8 @@ def recommend_investors(
         n_later_events=int(np.count_nonzero(later)),
         items=items,
         calibration=calibration,
+        ranker=MODEL if fusion is None else FUSION,
+        fused=scorer if fusion is not None else None,
     )
 
 
@@ -263,7 +294,8 @@ def recommendations_json(recommendations: Recommendations) -> dict:
         "n_candidates": r.n_candidates,
         "n_later_events": r.n_later_events,
         "past_investors": list(r.past_investors),
-        "score_meaning": SCORE_MEANING,
+        "ranker": r.ranker,
+        "score_meaning": r.score_meaning,
         **calibration,
         "recommendations": rows,
     }
@@ -279,7 +311,7 @@ def format_recommendations(recommendations: Recommendations) -> str:
         f"Investors most likely to newly invest in {r.company} (id {r.company_id}), as of {day_to_iso(r.at)} "
         f"(day {r.at:g}; history of {r.n_history_events:,} events; {r.n_candidates:,} candidate investors)",
         f"Excluded: its {len(past)} past investor(s){': ' + shown if past else ''}",
-        f"score: {SCORE_MEANING}",
+        f"score: {r.score_meaning}",
         *([r.calibration.describe()] if r.calibration is not None else []),
         "",
     ]
