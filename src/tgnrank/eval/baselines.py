@@ -12,7 +12,13 @@ the investors of the grid, and scores blocks of candidate companies against all 
   its diagonal zeroed (how many companies two investors both funded), score(c, i) = (A C)[c, i]: how
   often i co-invested with c's past investors;
 * ``ppr``: personalised PageRank from the company on the bipartite graph of H's distinct links,
-  restart probability 0.15, score = the stationary mass on the investor.
+  restart probability 0.15, score = the stationary mass on the investor;
+* ``category_popularity`` (:class:`CategoryPopularityScorer`, for brand-new companies too): the
+  investor's events in H whose company shares a category label with c, summed over c's labels,
+  ties broken by popularity.
+
+A candidate company absent from H (a brand-new company) has no link: co-investment and PageRank give
+it 0 for every investor, a tie that ranks as random.
 
 The random baseline is not a scorer: its metrics are known in closed form
 (:func:`tgnrank.eval.metrics.random_ranking_metrics`), which a constant scorer reproduces exactly.
@@ -25,11 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from tgnrank.data.arrays import distinct
+from tgnrank.data.arrays import distinct, distinct_union
 from tgnrank.data.events import Interactions
 from tgnrank.eval.protocol import CandidateSet
 
 BASELINES = ("popularity", "recency", "coinvestment", "ppr")
+CATEGORY_POPULARITY = "category_popularity"
+# The baselines that need no history of the company itself.
+NEW_COMPANY_BASELINES = ("popularity", "recency", CATEGORY_POPULARITY)
 RANDOM = "random"
 RECENCY_HALF_LIFE_DAYS = 365.0
 PPR_RESTART = 0.15
@@ -42,9 +51,10 @@ PPR_STATE_CELLS = 1 << 22
 class HistoryGraph:
     """The bipartite graph of H restricted to what the baselines need.
 
-    ``companies`` (Nc,) are every company of H (sorted ids), ``investors`` (I,) the grid's investors,
-    ``links`` the (Nc, I) CSR 0/1 matrix of distinct linked pairs, ``candidate_rows`` (C,) the row of
-    each candidate company in ``companies``.
+    ``companies`` (Nc,) are every company of H and every candidate company (sorted ids; a candidate
+    absent from H has an empty row), ``investors`` (I,) the grid's investors, ``links`` the (Nc, I) CSR
+    0/1 matrix of distinct linked pairs, ``candidate_rows`` (C,) the row of each candidate company in
+    ``companies``.
     """
 
     history: Interactions
@@ -58,7 +68,7 @@ class HistoryGraph:
     def build(
         cls, history: Interactions, t_start: float, candidate_companies: np.ndarray, investors: np.ndarray
     ) -> "HistoryGraph":
-        companies = distinct(history.sources)
+        companies = distinct_union(history.sources, candidate_companies)
         rows = np.searchsorted(companies, history.sources)
         cols = np.searchsorted(investors, history.destinations)
         links = sparse.csr_matrix(
@@ -99,6 +109,34 @@ def recency_scorer(graph: HistoryGraph, half_life: float = RECENCY_HALF_LIFE_DAY
     cols = np.searchsorted(graph.investors, graph.history.destinations)
     weights = 0.5 ** ((graph.t_start - graph.history.timestamps) / half_life)
     return InvestorPriorScorer(np.bincount(cols, weights=weights, minlength=len(graph.investors)))
+
+
+class CategoryPopularityScorer:
+    """score(c, i) = sum over c's category labels k of n(i, k) + pop(i) / (max pop + 1).
+
+    n(i, k) counts the events of investor i in H whose company carries label k and pop(i) is i's
+    number of events in H; the second term lies in [0, 1), so it only breaks the ties of the integer
+    first term. A company without a label is therefore ranked by popularity. ``company_categories``
+    (C, K) are the candidate companies' labels and ``node_categories`` (n_nodes + 1, K) every node's
+    (:func:`tgnrank.eval.company_profiles.node_categories`), both 0/1.
+    """
+
+    def __init__(self, candidates: CandidateSet, company_categories: np.ndarray, node_categories: np.ndarray):
+        history = candidates.history
+        cols = np.searchsorted(candidates.investors, history.destinations)
+        incidence = sparse.csr_matrix(
+            (np.ones(len(cols)), (cols, np.arange(len(cols)))), shape=(candidates.n_investors, len(cols))
+        )
+        self.counts = np.asarray(incidence @ np.asarray(node_categories, dtype=np.float64)[history.sources])
+        popularity = np.bincount(cols, minlength=candidates.n_investors).astype(np.float64)
+        self.tie_break = popularity / (popularity.max(initial=0.0) + 1.0)
+        self.company_categories = np.asarray(company_categories, dtype=np.float64)
+
+    def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
+        return self.company_categories[row_start:row_stop] @ self.counts.T + self.tie_break
+
+    def score_pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.einsum("pk,pk->p", self.company_categories[rows], self.counts[cols]) + self.tie_break[cols]
 
 
 class CoinvestmentScorer:

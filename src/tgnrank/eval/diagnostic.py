@@ -50,6 +50,7 @@ def run_diagnostic(
     options: DiagnosticOptions = DiagnosticOptions(),
     progress: Callable[[str, int, int], None] | None = None,
     members: Mapping[str, CandidateScorer] | None = None,
+    extra_baselines: Mapping[str, CandidateScorer] | None = None,
 ) -> dict:
     """Rank the candidates with the model (if given) and every baseline; return the result dict.
 
@@ -62,14 +63,19 @@ def run_diagnostic(
     ``members`` (name -> scorer), given with an ensemble ``model_scorer``, are ranked as well; the dict
     then also holds ``members`` (their names, in order) and ``beats_best_baseline`` (per model, members
     and ensemble). The top predictions stay the ensemble's.
+
+    ``extra_baselines`` (name -> scorer) are baselines built by the caller (e.g. category popularity,
+    which needs node attributes), ranked and compared like the named ones.
     """
+    extra_baselines = dict(extra_baselines or {})
     members = dict(members or {})
     if members and model_scorer is None:
         raise ValueError("members are the parts of an ensemble model_scorer, which is missing")
-    check_model_names([*members, *([model_name] if model_scorer is not None else [])], options.baselines)
+    baseline_names = [RANDOM, *options.baselines, *extra_baselines]
+    check_model_names([*members, *([model_name] if model_scorer is not None else [])], tuple(baseline_names[1:]))
     scorers: dict[str, dict] = {}
     rankings: dict[str, ScoredRanking] = {}
-    named = dict(build_baselines(candidates, options.baselines))
+    named = {**build_baselines(candidates, options.baselines), **extra_baselines}
     if model_scorer is not None:
         named = {**members, model_name: model_scorer, **named}
     for name, scorer in named.items():
@@ -84,7 +90,6 @@ def run_diagnostic(
         ),
         "seconds": 0.0,
     }
-    baseline_names = [RANDOM, *options.baselines]
     best = best_baseline({name: scorers[name]["metrics"] for name in baseline_names})
     shown = model_name if model_scorer is not None else best
     top = rankings[shown].top if shown in rankings else None
