@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
 
 from tgnrank.experiments.report import FIGURES, format_table, guide_table, render_html, render_markdown, write_report
-from tgnrank.experiments.results import ComparisonResults, rank_quantiles, summarize_runs
+from tgnrank.experiments.results import (
+    ComparisonResults,
+    RankQuantiles,
+    RecallCurve,
+    TopPrediction,
+    rank_quantiles,
+    summarize_runs,
+)
 
 LABELS = {"baseline": "Baseline", "focal": "Focal", "hardneg": "Hard Neg", "focal-hardneg": "Focal+Hard"}
 N_CANDIDATES = 50_000
@@ -32,6 +40,7 @@ def run(name: str, seed: int, values: tuple, beats: bool, top=None) -> dict:
                      "epochs_completed": 3, "stopped_early": False, "test_ap": 0.71, "test_auc": 0.7},
         "diagnostic": {
             "metrics": metrics(*values),
+            "seconds": 1.5,
             "recall_curve": {"k": [1, 10, 100, 1000, 10000, N_CANDIDATES], "recall": [0.0, 0.01, 0.05, 0.2, 0.6, 1.0]},
             "rank_quantiles": rank_quantiles([10.0 + seed, 500.0, 20_000.0, 40_000.0], N_CANDIDATES),
             "top_predictions": top or [],
@@ -47,6 +56,7 @@ def configuration(name: str, runs: list[dict]) -> dict:
 def baseline_entry(values: tuple) -> dict:
     return {
         "metrics": metrics(*values),
+        "seconds": 0.5,
         "recall_curve": {"k": [1, 100, N_CANDIDATES], "recall": [0.0, 0.1, 1.0]},
         "rank_quantiles": rank_quantiles([100.0, 1000.0, 30_000.0], N_CANDIDATES),
     }
@@ -57,7 +67,11 @@ TOP = [{"rank": 1, "company": "Acme <Labs> & Co", "investor": "Sequoia | Capital
 
 
 def results(seeds=(0, 1)) -> ComparisonResults:
-    """Per seed: (precision@1000, recall@1000, median rank, lift)."""
+    return ComparisonResults.from_dict(results_dict(seeds))
+
+
+def results_dict(seeds=(0, 1)) -> dict:
+    """compare.json's layout. Per seed: (precision@1000, recall@1000, median rank, lift)."""
     values = {
         "baseline": [(0.005, 0.05, 1000.0, 10.0), (0.015, 0.07, 3000.0, 14.0)],
         "focal": [(0.003, 0.058, 5623.0, 9.8), (0.003, 0.058, 5623.0, 9.8)],
@@ -70,8 +84,8 @@ def results(seeds=(0, 1)) -> ComparisonResults:
                              for i, seed in enumerate(seeds)])
         for name in LABELS
     ]
-    random = {"metrics": metrics(0.002, 0.02, 25_000.0, 1.0)}
-    return ComparisonResults.from_dict({
+    random = {"metrics": metrics(0.002, 0.02, 25_000.0, 1.0), "seconds": 0.0}
+    return {
         "dataset": "x",
         "window": {"window": "test", "t_start": 100.0, "t_end": 200.0, "n_history_events": 1000, "n_positives": 100,
                    "n_candidate_companies": 50, "n_candidate_investors": 1000, "n_candidates": N_CANDIDATES},
@@ -84,7 +98,7 @@ def results(seeds=(0, 1)) -> ComparisonResults:
         "baseline_names": ["random", "ppr"],
         "best_baseline": "ppr",
         "best_configuration": "focal-hardneg",
-    })
+    }
 
 
 def cells(text: str, row: str) -> list[str]:
@@ -151,6 +165,25 @@ def test_rank_quantiles_are_percentiles_of_the_candidates():
     assert quantiles["rank_pct"][0] == pytest.approx(5.0)
     assert quantiles["rank_pct"][50] == pytest.approx(10.0)
     assert quantiles["rank_pct"][-1] == pytest.approx(15.0)
+
+
+def test_curves_and_top_predictions_are_typed_and_compare_json_is_unchanged():
+    layout = results_dict()
+    typed = ComparisonResults.from_dict(layout)
+    best = next(c for c in typed.configurations if c.name == "focal-hardneg").runs[0].diagnostic
+    assert best.top_predictions == [TopPrediction(rank=1, company="Acme <Labs> & Co", investor="Sequoia | Capital",
+                                                  company_id=1, investor_id=9, score=2.5, hit=True)]
+    assert isinstance(best.recall_curve, RecallCurve) and best.recall_curve.k[-1] == N_CANDIDATES
+    assert isinstance(best.rank_quantiles, RankQuantiles) and len(best.rank_quantiles.levels) == 101
+    assert typed.baselines["random"].recall_curve is None and typed.baselines["ppr"].top_predictions is None
+    written = typed.to_dict()
+    assert json.dumps(written, sort_keys=True) == json.dumps(layout, sort_keys=True)
+    # The curves and the top predictions keep the key order of the dicts compare.json held before.
+    for column, given in zip(written["configurations"], layout["configurations"]):
+        for run_written, run_given in zip(column["runs"], given["runs"]):
+            for key in ("recall_curve", "rank_quantiles", "top_predictions"):
+                assert json.dumps(run_written["diagnostic"][key]) == json.dumps(run_given["diagnostic"][key])
+    assert json.dumps(written["baselines"]["ppr"]) == json.dumps(layout["baselines"]["ppr"])
 
 
 def with_fusion(seeds=(0, 1)) -> ComparisonResults:

@@ -68,15 +68,15 @@ def _recall_figure(results: ComparisonResults):
     grid = None
     for index, configuration in enumerate(results.model_columns):
         curves = [run.diagnostic.recall_curve for run in configuration.runs]
-        grid = np.asarray(curves[0]["k"], dtype=np.float64)
-        recalls = np.array([np.interp(grid, curve["k"], curve["recall"]) for curve in curves])
+        grid = np.asarray(curves[0].k, dtype=np.float64)
+        recalls = np.array([np.interp(grid, curve.k, curve.recall) for curve in curves])
         color = _model_color(results, index)
         axes.plot(grid, recalls.mean(axis=0), color=color, linewidth=2, label=configuration.label)
         if len(curves) > 1:
             axes.fill_between(grid, recalls.min(axis=0), recalls.max(axis=0), color=color, alpha=0.2)
     for index, name in enumerate(n for n in results.baseline_names if n != RANDOM):
         curve = results.baselines[name].recall_curve
-        axes.plot(curve["k"], curve["recall"], label=name, **_baseline_style(index))
+        axes.plot(curve.k, curve.recall, label=name, **_baseline_style(index))
     if grid is not None:
         axes.plot(grid, np.minimum(grid, n_candidates) / n_candidates, color="black", linestyle=":", label=RANDOM)
     for k in results.ks:
@@ -95,17 +95,17 @@ def _rank_figure(results: ComparisonResults):
     lowest = 100.0
     for index, configuration in enumerate(results.model_columns):
         quantiles = [run.diagnostic.rank_quantiles for run in configuration.runs]
-        levels = np.asarray(quantiles[0]["levels"])
+        levels = np.asarray(quantiles[0].levels)
         # Averaging quantile curves over seeds gives the distribution of a "typical" seed.
-        ranks = np.mean([q["rank_pct"] for q in quantiles], axis=0)
+        ranks = np.mean([q.rank_pct for q in quantiles], axis=0)
         axes.step(ranks, 100 * levels, where="post", color=_model_color(results, index), linewidth=2,
                   label=configuration.label)
         lowest = min(lowest, float(ranks[0]))
     best = results.best_baseline
     best_quantiles = results.baselines[best].rank_quantiles
     if best_quantiles is not None:
-        ranks = np.asarray(best_quantiles["rank_pct"])
-        axes.step(ranks, 100 * np.asarray(best_quantiles["levels"]), where="post",
+        ranks = np.asarray(best_quantiles.rank_pct)
+        axes.step(ranks, 100 * np.asarray(best_quantiles.levels), where="post",
                   label=f"{best} (best baseline)", **_baseline_style(0))
         lowest = min(lowest, float(ranks[0]))
     diagonal = np.geomspace(max(lowest, 1e-6), 100.0, 50)

@@ -137,10 +137,10 @@ def top_predictions_table(results: ComparisonResults) -> tuple[str, Table] | Non
     top = run.diagnostic.top_predictions or []
     if not top:
         return None
-    hits = sum(item["hit"] for item in top)
+    hits = sum(item.hit for item in top)
     title = f"Top {len(top)} predicted new links of {run.prefix} ({hits} hit(s))"
     rows = [
-        [str(item["rank"]), item["company"], item["investor"], f"{item['score']:.4g}", "HIT" if item["hit"] else "miss"]
+        [str(item.rank), item.company, item.investor, f"{item.score:.4g}", "HIT" if item.hit else "miss"]
         for item in top
     ]
     return title, (["Rank", "Company", "Investor", "Score", "Hit"], rows)

@@ -32,21 +32,55 @@ def _known(cls, values: dict) -> dict:
 
 
 @dataclass
-class Diagnostic:
-    """One scorer's diagnostic on the window: metrics by name, and (not for random) its curves.
+class RecallCurve:
+    """Recall@K at increasing K: ``k`` and ``recall`` have one entry per point, K ascending."""
 
-    ``rank_quantiles`` is ``{"levels": (101,), "rank_pct": (101,)}`` (see :func:`rank_quantiles`).
-    """
+    k: list[int]
+    recall: list[float]
+
+
+@dataclass
+class RankQuantiles:
+    """The positives' rank as a percentage of the candidates, sampled as an ECDF (see :func:`rank_quantiles`):
+    a share ``levels[j]`` of the positives rank at or above ``rank_pct[j]`` percent (both (101,))."""
+
+    levels: list[float]
+    rank_pct: list[float]
+
+
+@dataclass
+class TopPrediction:
+    """One of the best-scored candidate pairs: its rank (1 = best), names and node ids, its score, and
+    whether it is a new link of the window."""
+
+    rank: int
+    company: str
+    investor: str
+    company_id: int
+    investor_id: int
+    score: float
+    hit: bool
+
+
+@dataclass
+class Diagnostic:
+    """One scorer's diagnostic on the window: metrics by name, and (not for random) its curves."""
 
     metrics: dict
     seconds: float = 0.0
-    recall_curve: dict | None = None
-    rank_quantiles: dict | None = None
-    top_predictions: list | None = None
+    recall_curve: RecallCurve | None = None
+    rank_quantiles: RankQuantiles | None = None
+    top_predictions: list[TopPrediction] | None = None
 
     @classmethod
     def from_dict(cls, values: dict) -> "Diagnostic":
-        return cls(**_known(cls, values))
+        values = _known(cls, values)
+        for name, record in (("recall_curve", RecallCurve), ("rank_quantiles", RankQuantiles)):
+            if values.get(name) is not None:
+                values[name] = record(**values[name])
+        if values.get("top_predictions") is not None:
+            values["top_predictions"] = [TopPrediction(**item) for item in values["top_predictions"]]
+        return cls(**values)
 
 
 @dataclass
