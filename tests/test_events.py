@@ -143,3 +143,18 @@ def test_atomic_write_gives_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_by_endpoint_lists_each_event_under_both_nodes_by_time_then_event_order():
+    # Events (1->3 at t=5), (2->3 at t=5), (1->4 at t=2): node 3 sees both t=5 events in event order.
+    events = Interactions(
+        sources=np.array([1, 2, 1]), destinations=np.array([3, 3, 4]), timestamps=np.array([5.0, 5.0, 2.0]),
+        edge_idxs=np.array([1, 2, 3]), labels=np.zeros(3, dtype=np.int64),
+    )
+    owners, partners, times, edge_idxs = events.by_endpoint(n_nodes=4)
+    assert owners.tolist() == [1, 1, 2, 3, 3, 4]
+    assert partners.tolist() == [4, 3, 3, 1, 2, 1]
+    assert times.tolist() == [2.0, 5.0, 5.0, 5.0, 5.0, 2.0] and times.dtype == np.float64
+    assert edge_idxs.tolist() == [3, 1, 2, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"node ids must lie in 0\.\.3, found 1\.\.4"):
+        events.by_endpoint(n_nodes=3)

@@ -72,7 +72,7 @@ class ActivityFeatures:
             )
         self.n_nodes = int(n_nodes)
         self.names = activity_feature_names(edge_column_names)
-        owners, partners, times, edge_rows = _history(interactions, self.n_nodes)
+        owners, partners, times, edge_rows = interactions.by_endpoint(self.n_nodes)
         self._offsets = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=self.n_nodes + 1))])
         self._padded_times = np.concatenate([[0.0], times])
         self._distinct_times = np.unique(times)
@@ -135,21 +135,6 @@ class ActivityFeatures:
         """CSR position just after each node's last entry strictly before its time ``(N,)``."""
         ranks = np.searchsorted(self._distinct_times, times, side="left")
         return np.searchsorted(self._keys, nodes * self._stride + ranks, side="left")
-
-
-def _history(interactions: Interactions, n_nodes: int) -> tuple[np.ndarray, ...]:
-    """Every event under both endpoints, sorted by (owner, time, event order): ``owners``,
-    ``partners``, ``times`` and ``edge_rows``, each ``(2 * n_events,)``."""
-    sources = np.asarray(interactions.sources, dtype=np.int64)
-    destinations = np.asarray(interactions.destinations, dtype=np.int64)
-    owners = np.concatenate([sources, destinations])
-    if len(owners) and (owners.min() < 0 or owners.max() > n_nodes):
-        raise ValueError(f"interaction node ids must lie in 0..{n_nodes}, found {owners.min()}..{owners.max()}")
-    partners = np.concatenate([destinations, sources])
-    times = np.tile(np.asarray(interactions.timestamps, dtype=np.float64), 2)
-    edge_rows = np.tile(np.asarray(interactions.edge_idxs, dtype=np.int64), 2)
-    order = np.lexsort((np.tile(np.arange(len(sources)), 2), times, owners))
-    return owners[order], partners[order], times[order], edge_rows[order]
 
 
 def _first_occurrences(owners: np.ndarray, partners: np.ndarray, n_nodes: int) -> np.ndarray:

@@ -71,6 +71,24 @@ class Interactions:
             labels=self.labels[mask],
         )
 
+    def by_endpoint(self, n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every interaction listed under both its endpoints, sorted by (owner, time, event order).
+
+        Returns ``owners``, ``partners``, ``times`` (float64) and ``edge_idxs``, each
+        ``(2 * n_interactions,)``: the layout of per-node histories (the neighbour finder's CSR rows,
+        the activity features). Node ids must lie in ``0..n_nodes``.
+        """
+        sources = np.asarray(self.sources, dtype=np.int64)
+        destinations = np.asarray(self.destinations, dtype=np.int64)
+        owners = np.concatenate([sources, destinations])
+        if len(owners) and (owners.min() < 0 or owners.max() > n_nodes):
+            raise ValueError(f"interaction node ids must lie in 0..{n_nodes}, found {owners.min()}..{owners.max()}")
+        partners = np.concatenate([destinations, sources])
+        times = np.tile(np.asarray(self.timestamps, dtype=np.float64), 2)
+        edge_idxs = np.tile(np.asarray(self.edge_idxs, dtype=np.int64), 2)
+        order = np.lexsort((np.tile(np.arange(len(sources)), 2), times, owners))
+        return owners[order], partners[order], times[order], edge_idxs[order]
+
 
 @dataclass(frozen=True)
 class EventData:

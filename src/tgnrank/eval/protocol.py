@@ -54,6 +54,26 @@ class CandidateSet:
     positive_rows: np.ndarray
     positive_cols: np.ndarray
 
+    @classmethod
+    def from_positive_ids(
+        cls, window: str, t_start: float, t_end: float, history: Interactions, companies: np.ndarray,
+        investors: np.ndarray, history_links: sparse.csr_matrix, positive_companies: np.ndarray,
+        positive_investors: np.ndarray,
+    ) -> "CandidateSet":
+        """The set whose positives are the pairs of node ids ``(positive_companies, positive_investors)``
+        (P,), listed in (company, investor) order, each in ``companies`` and ``investors``."""
+        return cls(
+            window=window,
+            t_start=float(t_start),
+            t_end=float(t_end),
+            history=history,
+            companies=companies,
+            investors=investors,
+            history_links=history_links,
+            positive_rows=np.searchsorted(companies, positive_companies).astype(np.int64),
+            positive_cols=np.searchsorted(investors, positive_investors).astype(np.int64),
+        )
+
     @property
     def n_companies(self) -> int:
         return len(self.companies)
@@ -177,16 +197,8 @@ def build_candidates(events: Interactions, t_start: float, t_end: float, window:
     )
     history_links.sort_indices()
     # new_keys is sorted by company then investor, so the positives come out sorted by (row, column).
-    return CandidateSet(
-        window=window,
-        t_start=float(t_start),
-        t_end=float(t_end),
-        history=history,
-        companies=companies,
-        investors=investors,
-        history_links=history_links,
-        positive_rows=np.searchsorted(companies, positive_companies).astype(np.int64),
-        positive_cols=np.searchsorted(investors, positive_investors).astype(np.int64),
+    return CandidateSet.from_positive_ids(
+        window, t_start, t_end, history, companies, investors, history_links, positive_companies, positive_investors
     )
 
 
@@ -227,16 +239,9 @@ def build_new_company_candidates(
     companies = distinct(window_companies[positive])
     history_links = sparse.csr_matrix((len(companies), len(investors)), dtype=bool)
     # window_keys is sorted by company then investor, so the positives come out sorted by (row, column).
-    return CandidateSet(
-        window=window,
-        t_start=float(t_start),
-        t_end=float(t_end),
-        history=history,
-        companies=companies,
-        investors=investors,
-        history_links=history_links,
-        positive_rows=np.searchsorted(companies, window_companies[positive]).astype(np.int64),
-        positive_cols=np.searchsorted(investors, window_investors[positive]).astype(np.int64),
+    return CandidateSet.from_positive_ids(
+        window, t_start, t_end, history, companies, investors, history_links,
+        window_companies[positive], window_investors[positive],
     )
 
 

@@ -54,23 +54,14 @@ class NeighborFinder:
         cls, interactions: Interactions, n_nodes: int, uniform: bool = False, seed: int | None = None
     ) -> "NeighborFinder":
         """Index ``interactions`` among nodes ``0..n_nodes`` (node 0 is padding and has no entries)."""
-        sources = np.asarray(interactions.sources, dtype=np.int64)
-        destinations = np.asarray(interactions.destinations, dtype=np.int64)
-        owners = np.concatenate([sources, destinations])
-        if len(owners) and (owners.min() < 0 or owners.max() > n_nodes):
-            raise ValueError(f"interaction node ids must lie in 0..{n_nodes}, found {owners.min()}..{owners.max()}")
-        neighbors = np.concatenate([destinations, sources])
-        edge_idxs = np.tile(np.asarray(interactions.edge_idxs, dtype=np.int64), 2)
-        times = np.tile(np.asarray(interactions.timestamps, dtype=np.float64), 2)
-        event_order = np.tile(np.arange(len(sources)), 2)
-        order = np.lexsort((event_order, times, owners))
+        owners, neighbors, times, edge_idxs = interactions.by_endpoint(n_nodes)
         counts = np.bincount(owners, minlength=n_nodes + 1)
         offsets = np.concatenate([[0], np.cumsum(counts)])
         return cls(
             offsets,
-            neighbors[order],
-            edge_idxs[order],
-            times[order],
+            neighbors,
+            edge_idxs,
+            times,
             uniform=uniform,
             seed=seed,
             events=interactions,
