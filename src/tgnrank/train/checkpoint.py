@@ -6,6 +6,11 @@ plus ``dataset``, ``n_nodes``, ``n_node_features``, ``n_edge_features`` and ``pa
 all that ``build_model_from_checkpoint`` needs to rebuild the model. Only plain Python values and
 tensors are stored, so checkpoints load with ``torch.load(weights_only=True)``.
 
+Storage: from version 3 the memory state is written compactly and exactly (only the rows in use, the
+pending messages as indices into the memory and into their distinct rows, see
+:mod:`tgnrank.train.checkpoint_state`); :func:`load_checkpoint` always returns the dense state, so
+nothing else sees the difference, and version 1 and 2 checkpoints (dense) load as before.
+
 Upgrades: a version-1 checkpoint (written before the settings were declared in sections) lacks the
 settings added since; :func:`stored_config` fills them with the values version-1 training used (which
 are not always today's defaults), so old checkpoints rebuild and diagnose as they were trained.
@@ -23,12 +28,15 @@ from tgnrank import __version__
 from tgnrank.data.events import EventData, atomic_write
 from tgnrank.errors import ConfigError, DataFormatError
 from tgnrank.nested import map_nested
+from tgnrank.train.checkpoint_state import decode_memory_state, encode_memory_state, message_blocks
 from tgnrank.train.config import TrainConfig, upgrade_flat_config
 from tgnrank.train.model_setup import build_training_model
 from tgnrank.train.outputs import RunPaths
 
 CHECKPOINT_FORMAT = "tgnrank-checkpoint"
-FORMAT_VERSION = 2  # 2: every declared setting is stored (see upgrade_flat_config)
+# 2: every declared setting is stored (see upgrade_flat_config); 3: the memory state is stored compactly
+FORMAT_VERSION = 3
+COMPACT_SINCE = 3
 REQUIRED_KEYS = ("config", "model_state", "memory_state", "metrics")
 
 
@@ -68,10 +76,21 @@ def make_checkpoint(config_entry: dict, model, metrics: dict) -> dict:
 
 
 def save_checkpoint(path: str | Path, checkpoint: dict) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically (a failed write leaves any old file intact)."""
+    """Write ``checkpoint`` to ``path`` atomically (a failed write leaves any old file intact); the memory
+    state of a version-3 checkpoint is stored compactly."""
     path = Path(path)
-    atomic_write(path, lambda handle: torch.save(checkpoint, handle))
+    stored = compact_checkpoint(checkpoint)
+    atomic_write(path, lambda handle: torch.save(stored, handle))
     return path
+
+
+def compact_checkpoint(checkpoint: dict) -> dict:
+    """``checkpoint`` as stored: from version 3 its dense memory state encoded (the rest shared, not copied)."""
+    state = checkpoint.get("memory_state")
+    if checkpoint.get("format_version", 1) < COMPACT_SINCE or not state or "pending_messages" not in state:
+        return checkpoint
+    blocks = message_blocks(checkpoint.get("config", {}), int(state["pending_messages"].shape[1]))
+    return {**checkpoint, "memory_state": encode_memory_state(state, blocks)}
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -93,6 +112,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as error:
         raise DataFormatError(f"{path}: cannot be read as a PyTorch checkpoint ({_first_line(error)})") from error
     _check_structure(path, checkpoint)
+    try:
+        checkpoint["memory_state"] = decode_memory_state(checkpoint["memory_state"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+        raise DataFormatError(f"{path}: its memory state cannot be decoded ({_first_line(error)})") from error
     return checkpoint
 
 
