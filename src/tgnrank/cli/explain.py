@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 
 from tgnrank.cli.recommend import add_common_arguments, emit, load_inputs
-from tgnrank.errors import ConfigError
 
 HELP = "why an investor is ranked where it is for a company: co-investments, paths, activity, similar deals"
 
@@ -25,25 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tgnrank.data.dates import day_to_iso
     from tgnrank.data.events import INVESTOR
-    from tgnrank.eval.explain import select_investor
-    from tgnrank.eval.recommend import find_node, recommend_investors
+    from tgnrank.eval.explain import investor_recommendation
+    from tgnrank.eval.recommend import find_node
 
     checkpoint, data, company, at, device, fusion = load_inputs(args)
     investor = find_node(data, args.investor, INVESTOR, "--investor")
-    events = data.events
-    seen = events.timestamps <= at
-    past = seen & (events.sources == company) & (events.destinations == investor)
-    if past.any():
-        raise ConfigError(
-            f"--investor {args.investor!r} already invested in {data.node_names[company]} on "
-            f"{day_to_iso(float(events.timestamps[past].min()))}: it is not a candidate for a new link"
-        )
-    if not (seen & (events.destinations == investor)).any():
-        raise ConfigError(
-            f"--investor {args.investor!r} has no deal up to {day_to_iso(at)}: the model cannot rank it yet"
-        )
-    everyone = recommend_investors(checkpoint, data, company, at, data.n_nodes, device, args.batch_size, None, fusion)
-    emit(args, data, select_investor(everyone, investor), explain=True)
+    recommendation = investor_recommendation(checkpoint, data, company, investor, at, device, args.batch_size, fusion)
+    emit(args, data, recommendation, explain=True)
     return 0

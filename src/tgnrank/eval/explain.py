@@ -24,11 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tgnrank.data.dates import day_to_iso
 from tgnrank.data.events import EventData
+from tgnrank.errors import ConfigError
 from tgnrank.eval.explain_evidence import PairEvidence, pair_evidence
 from tgnrank.eval.explain_fusion import FusedContributions, pair_contributions
 from tgnrank.eval.explain_history import Deal, HistoryIndex
-from tgnrank.eval.recommend import Recommendation, Recommendations
+from tgnrank.eval.recommend import Recommendation, Recommendations, recommend_investors
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,29 @@ def select_investor(recommendations: Recommendations, investor_id: int) -> Recom
     """The recommendations narrowed to one investor (``explain``): its rank among all the candidates stays."""
     items = [item for item in recommendations.items if item.investor_id == investor_id]
     return dataclasses.replace(recommendations, items=items)
+
+
+def investor_recommendation(
+    checkpoint: dict, data: EventData, company_id: int, investor_id: int, at: float,
+    device=None, batch_size: int | None = None, fusion=None,
+) -> Recommendations:
+    """The recommendations of ``company_id`` at ``at`` narrowed to ``investor_id`` (``tgnrank explain``),
+    ranked among all the company's candidates as :func:`recommend_investors` ranks them.
+
+    ConfigError naming ``investor`` when the pair is already linked by ``at`` (not a new link) or the
+    investor has no deal by then (the model cannot rank it).
+    """
+    events = data.events
+    seen = events.timestamps <= at
+    name = str(data.node_names[investor_id])
+    past = seen & (events.sources == company_id) & (events.destinations == investor_id)
+    if past.any():
+        raise ConfigError(
+            f"investor {name!r} already invested in {data.node_names[company_id]} on "
+            f"{day_to_iso(float(events.timestamps[past].min()))}: it is not a candidate for a new link", ("investor",)
+        )
+    if not (seen & (events.destinations == investor_id)).any():
+        raise ConfigError(f"investor {name!r} has no deal up to {day_to_iso(at)}: the model cannot rank it yet",
+                          ("investor",))
+    everyone = recommend_investors(checkpoint, data, company_id, at, data.n_nodes, device, batch_size, None, fusion)
+    return select_investor(everyone, investor_id)
