@@ -48,8 +48,8 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "softmax": ("--use_memory", "--loss", "softmax", "--n_neg", "5"),
     "degree": ("--use_memory", "--loss", "softmax", "--n_neg", "5", "--neg_sampling", "degree"),
     "pairwise": ("--use_memory", "--link_predictor", "pairwise"),
-    "activity": ("--use_memory", "--activity_features"),
-    "pairwise-activity": ("--use_memory", "--link_predictor", "pairwise", "--activity_features"),
+    # the ablation of the time-aware activity features, which every configuration above uses by default
+    "static": ("--use_memory", "--no-activity_features"),
 }
 BASELINES = ("random", "popularity", "recency", "coinvestment", "ppr")
 FUSION = "fusion"

@@ -247,3 +247,14 @@ def test_cli_end_to_end_with_a_model_trained_one_epoch(model_data, tmp_path, mon
     assert result["model"] == "one-small" and result["checkpoint"] == str(model_path)
     assert set(result["scorers"]) == {"one-small", "random", *BASELINES}
     assert isinstance(result["model_beats_best_baseline"], bool)
+
+
+def test_settings_added_after_format_1_follow_the_checkpoint_when_not_given(model_data, tmp_path, capsys):
+    save_dataset(model_data, tmp_path / "data")
+    path = save_checkpoint(tmp_path / "m.pth", untrained_checkpoint(model_data, activity_features=False))
+    flags = ["--use_memory", "--memory_dim", "16", "--node_dim", "16", "--time_dim", "8", "--message_dim", "16",
+             "--n_degree", "5"]
+    assert TrainConfig().activity_features is True
+    assert _diagnose(tmp_path / "data", tmp_path / "unspoken", path, *flags) == 0
+    assert _diagnose(tmp_path / "data", tmp_path / "spoken", path, *flags, "--activity_features") == 2
+    assert "--activity_features: requested True, checkpoint False" in capsys.readouterr().err

@@ -45,7 +45,7 @@ class DataConfig(Section):
     different_new_nodes: bool = setting(False, Boolean(), "use disjoint sets of new nodes for validation and test")
     randomize_features: bool = setting(False, Boolean(), "replace node features with uniform noise (drawn from "
                                        "--seed)", model_input=True)
-    activity_features: bool = setting(False, Boolean(), "add per-node activity features to the node features",
+    activity_features: bool = setting(True, Boolean(), "add per-node activity features to the node features",
                                       model_input=True)
 
     def check_rules(self) -> None:
