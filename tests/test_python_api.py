@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -172,21 +173,33 @@ def test_diagnose_reports_progress_per_scorer(trained, capsys):
     assert out == "" and "ppr" in err  # the tqdm bar
 
 
-def test_fuse_equals_the_command(trained, tmp_path, capsys):
-    root, data, result = trained
-    fused = tgnrank.fuse(result.model, data_dir=root / "data", options=tgnrank.FusionOptions(**FAST_FUSION))
-    assert capsys.readouterr() == ("", "")
-    assert fused.model == "fusion" and "api-small" in fused.metrics.index
-    assert list(fused.fusion_importances.columns) == ["feature", "gain"]
-    assert "api-small_score" in set(fused.fusion_importances["feature"])
-    assert fused.ranker is not None and len(fused.raw["fusion"]["windows"]) == 1
+@pytest.fixture(scope="module")
+def fused(trained, tmp_path_factory):
+    """(the API's fuse result, the command's result JSON, the booster the command wrote) for the trained model."""
+    root, _, result = trained
+    out = tmp_path_factory.mktemp("fuse")
+    api = tgnrank.fuse(result.model, data_dir=root / "data", options=tgnrank.FusionOptions(**FAST_FUSION))
     assert main(["fuse", "--model_path", str(result.model.path), "--auto_detect_params", "--data_dir",
-                 str(root / "data"), "--out", str(tmp_path), *FAST_FUSION_FLAGS]) == 0
-    capsys.readouterr()
-    cli = json.loads((tmp_path / "diagnostic-fusion-api-small-test.json").read_text())
-    assert fused.raw["fusion"] == cli["fusion"]
+                 str(root / "data"), "--out", str(out), *FAST_FUSION_FLAGS]) == 0
+    cli = json.loads((out / "diagnostic-fusion-api-small-test.json").read_text())
+    return api, cli, out / "diagnostic-fusion-api-small-test.lgb.txt"
+
+
+def test_fuse_equals_the_command(fused, capsys):
+    api, cli, _ = fused
+    assert api.model == "fusion" and "api-small" in api.metrics.index
+    assert list(api.fusion_importances.columns) == ["feature", "gain"]
+    assert "api-small_score" in set(api.fusion_importances["feature"])
+    assert api.ranker is not None and len(api.raw["fusion"]["windows"]) == 1
+    assert api.raw["fusion"] == cli["fusion"]
     for name, entry in cli["scorers"].items():
-        assert fused.raw["scorers"][name]["metrics"] == entry["metrics"], name
+        assert api.raw["scorers"][name]["metrics"] == entry["metrics"], name
+
+
+def test_fuse_prints_nothing(trained, capsys):
+    _, data, _ = trained
+    tgnrank.fuse(data=data, options=tgnrank.FusionOptions(**FAST_FUSION), baselines=["ppr"], ks=(10,))
+    assert capsys.readouterr() == ("", "")
 
 
 def test_recommend_returns_a_dataframe_equal_to_the_command(trained, capsys):
@@ -228,3 +241,68 @@ def test_the_api_sets_no_environment_variable(trained):
     _, data, result = trained
     tgnrank.recommend(result.model, 5, k=2, data=data, device=torch.device("cpu"))
     assert dict(os.environ) == before
+
+
+def busiest_company(data) -> int:
+    return int(np.bincount(data.events.sources).argmax())
+
+
+def test_explain_returns_the_evidence_as_dataframes_equal_to_the_command(trained, capsys):
+    root, data, result = trained
+    company = busiest_company(data)
+    top = tgnrank.recommend(result.model, company, k=3, data=data)
+    investor = int(top["investor_id"][1])
+    explained = tgnrank.explain(result.model, company, investor, data=data)
+    assert capsys.readouterr() == ("", "")
+    assert isinstance(explained, tgnrank.InvestorExplanation)
+    summary = explained.summary
+    assert (summary["rank"], summary["investor_id"], summary["ranker"]) == (2, investor, "model")
+    assert summary["score"] == pytest.approx(top["score"][1])
+    for table, columns in ((explained.coinvestors, {"partner", "n_shared_companies", "n_joint_rounds"}),
+                           (explained.paths, {"partner", "via", "walk_probability"}),
+                           (explained.activity, {"scope", "deals_last_12_months", "long_run_per_year"}),
+                           (explained.similar_deals, {"company", "date", "similarity"}),
+                           (explained.cited_deals, {"company", "investor", "day", "date"})):
+        assert isinstance(table, pd.DataFrame) and columns <= set(table.columns)
+    assert list(explained.activity["scope"])[0] == "all"
+    assert (explained.cited_deals["day"] <= data.events.timestamps.max()).all()
+    assert explained.contributions is None
+    assert explained.text().startswith(f"#2 {summary['investor']}")
+    assert explained.html().startswith("<!DOCTYPE html>")
+    cli = cli_json(capsys, ["explain", "--model_path", str(result.model.path), "--company", f"#{company}",
+                            "--investor", f"#{investor}", "--data_dir", str(root / "data"), "--format", "json"])
+    assert json.loads(json.dumps(explained.to_dict())) == cli["explanations"][0]
+
+
+def test_explain_refuses_a_past_investor(trained):
+    _, data, result = trained
+    company = busiest_company(data)
+    past = int(data.events.destinations[data.events.sources == company][0])
+    with pytest.raises(ConfigError, match="already invested") as error:
+        tgnrank.explain(result.model, company, past, data=data)
+    assert error.value.parameters == ("investor",)
+
+
+def test_recommend_explained_and_fused_equal_the_command(trained, fused, capsys):
+    root, data, result = trained
+    _, _, booster = fused
+    company = busiest_company(data)
+    frame = tgnrank.recommend(result.model, company, k=3, data=data, explain=True)
+    assert all(isinstance(item, tgnrank.InvestorExplanation) for item in frame["explanation"])
+    assert [item.summary["investor_id"] for item in frame["explanation"]] == list(frame["investor_id"])
+    cli = cli_json(capsys, ["recommend", "--model_path", str(result.model.path), "--company", f"#{company}", "--k",
+                            "3", "--data_dir", str(root / "data"), "--format", "json", "--explain"])
+    assert [json.loads(json.dumps(item.to_dict())) for item in frame["explanation"]] == cli["explanations"]
+
+    api_fused, _, _ = fused
+    in_memory = tgnrank.recommend(result.model, company, k=3, data=data, fusion=api_fused, explain=True)
+    from_file = tgnrank.recommend(result.model, company, k=3, data=data, fusion=booster)
+    assert in_memory.attrs["ranker"] == "fusion" and list(in_memory["investor_id"]) == list(from_file["investor_id"])
+    contributions = in_memory["explanation"][0].contributions
+    assert list(contributions.columns) == ["feature", "value", "contribution"]
+    assert set(contributions["feature"]) == set(api_fused.ranker.feature_names)
+    assert {"fused_score", "expected_value"} <= set(contributions.attrs)
+    cli = cli_json(capsys, ["recommend", "--model_path", str(result.model.path), "--company", f"#{company}", "--k",
+                            "3", "--data_dir", str(root / "data"), "--format", "json", "--fusion", str(booster)])
+    assert from_file.to_dict("records") == cli["recommendations"]
+    assert capsys.readouterr() == ("", "")

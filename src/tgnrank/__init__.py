@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     **dict.fromkeys(
         ("generate_synthetic", "import_crunchbase", "load_dataset", "train_model", "load_model", "TrainedModel",
-         "TrainingResult", "diagnose", "fuse", "DiagnosticResult", "recommend"),
+         "TrainingResult", "diagnose", "fuse", "DiagnosticResult", "recommend", "explain", "InvestorExplanation"),
         "tgnrank.api",
     ),
     "TrainConfig": "tgnrank.train.config",

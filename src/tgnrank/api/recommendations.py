@@ -25,6 +25,8 @@ def recommend(
     at=None,
     data=None,
     data_dir: str | Path = "data",
+    fusion=None,
+    explain: bool = False,
     calibrate: bool = False,
     calibration_negatives: int | None = None,
     calibration_seed: int = 0,
@@ -35,33 +37,71 @@ def recommend(
 
     ``company``: its name (case-insensitive) or node id. ``at``: a date ``"YYYY-MM-DD"`` or a number of
     days since 1970-01-01 (default: the last event, all the data). ``data``: an EventData or a dataset
-    name (default: the model's). One row per investor: ``rank`` among all the company's candidate
-    investors (1 = best), ``investor_id``, ``investor``, ``score`` (the model's logit, a ranking score,
-    not a probability), ``percentile`` (share of the candidates scoring strictly lower) and
-    ``invested_later`` (it did invest after ``at``); with ``calibrate``, ``p_new_link_within_N_days``
-    fitted on the validation window as ``--calibrate`` does. ``frame.attrs`` holds the company, its id,
-    ``at`` (ISO date), the number of history events and candidates, the past investors excluded,
-    ``score_meaning`` and, calibrated, ``calibration`` (what the probability is of).
-    """
-    from tgnrank.eval.recommend import find_company, parse_at, recommend_investors, recommendations_json
+    name (default: the model's). ``fusion``: rank with a learned fusion instead of the model's score, the
+    model feeding its model-score feature: the result of :func:`tgnrank.fuse`, its ``ranker``, or the
+    ``.lgb.txt`` booster the commands write.
 
-    model = as_model(model)
+    One row per investor: ``rank`` among all the company's candidate investors (1 = best),
+    ``investor_id``, ``investor``, ``score`` (the model's logit, or the fused score: a ranking score, not
+    a probability), ``percentile`` (share of the candidates scoring strictly lower) and
+    ``invested_later`` (it did invest after ``at``); with ``calibrate``, ``p_new_link_within_N_days``
+    fitted on the validation window as ``--calibrate`` does; with ``explain``, ``explanation`` (an
+    :class:`~tgnrank.api.explanations.InvestorExplanation`). ``frame.attrs`` holds the company, its id,
+    ``at`` (ISO date), the number of history events and candidates, the past investors excluded,
+    ``ranker``, ``score_meaning`` and, calibrated, ``calibration`` (what the probability is of).
+    """
+    from tgnrank.eval.recommend import recommend_investors, recommendations_json
+
     if not isinstance(k, int) or k < 1:
         raise ConfigError(f"k must be an integer >= 1, got {k!r}", ("k",))
-    if batch_size is not None and batch_size < 1:
-        raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size}", ("batch_size",))
-    data = dataset_of(data, data_dir, [model])
-    company_id = find_company(data, f"#{company}" if isinstance(company, int) else company)
-    when = parse_at(None if at is None else str(at), data)
-    device = resolve_device(device)
+    model, data, company_id, when, device, ranker = recommendation_inputs(
+        model, company, at, data, data_dir, device, batch_size, fusion
+    )
     calibration = None
     if calibrate:
         from tgnrank.eval.calibration import DEFAULT_NEGATIVES, fit_calibration
 
         n_negatives = DEFAULT_NEGATIVES if calibration_negatives is None else calibration_negatives
         calibration = fit_calibration(model.checkpoint, data, device, batch_size, n_negatives, calibration_seed)
-    found = recommend_investors(model.checkpoint, data, company_id, when, k, device, batch_size, calibration)
-    return recommendations_frame(recommendations_json(found))
+    found = recommend_investors(model.checkpoint, data, company_id, when, k, device, batch_size, calibration, ranker)
+    frame = recommendations_frame(recommendations_json(found))
+    if explain:
+        from tgnrank.api.explanations import explanations_of
+
+        frame["explanation"] = explanations_of(found, data)
+    return frame
+
+
+def recommendation_inputs(model, company, at, data, data_dir, device, batch_size, fusion):
+    """(model, data, company id, at in days, device, fused ranker or None), checked, for recommend and explain."""
+    from tgnrank.eval.recommend import find_company, parse_at
+
+    model = as_model(model)
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size}", ("batch_size",))
+    data = dataset_of(data, data_dir, [model])
+    company_id = find_company(data, f"#{company}" if isinstance(company, int) else company)
+    when = parse_at(None if at is None else str(at), data)
+    return model, data, company_id, when, resolve_device(device), fused_ranker(fusion, model)
+
+
+def fused_ranker(fusion, model):
+    """The FusedRanker ``fusion`` names: None, a fuse() result, a FusedRanker, or a saved booster's path."""
+    from tgnrank.api.diagnostics import DiagnosticResult
+    from tgnrank.eval.fusion import FusedRanker
+
+    if fusion is None or isinstance(fusion, FusedRanker):
+        return fusion
+    if isinstance(fusion, DiagnosticResult):
+        if fusion.ranker is None:
+            raise ConfigError("fusion: this diagnostic has no learned fusion (pass the result of tgnrank.fuse)",
+                              ("fusion",))
+        return fusion.ranker
+    if isinstance(fusion, (str, Path)):
+        from tgnrank.eval.explain_fusion import load_fusion
+
+        return load_fusion(fusion, model.path)
+    raise TypeError(f"fusion must be a fuse() result, a FusedRanker or a booster path, got {type(fusion).__name__}")
 
 
 def recommendations_frame(payload: dict) -> pd.DataFrame:
