@@ -15,6 +15,14 @@ Extra scorers (a trained model's logit, say) are extra feature columns: ``extra_
 to a factory ``candidates -> CandidateScorer`` called once per window, so each window's scores come
 from its own history.
 
+Lambdarank orders investors within a company and says nothing about which company's pairs come first,
+yet Recall@K and the median rank are read over the whole grid. With ``fusion_company_rates`` (default)
+a second, company-level model orders the companies: a LightGBM Poisson regression of each candidate
+company's number of new links on its features (:meth:`PairFeatures.company_matrix`), fitted on the same
+windows. A pair's score is then log(expected new links of c) + log softmax over c's candidates of the
+lambdarank scores: the log of its expected share of c's new links. Within a company the order is the
+lambdarank order, so MRR and Hits@10 are unchanged.
+
 Applying the fusion to a window builds that window's features from its history and streams the grid
 block by block (:class:`FusedScorer`), so it plugs into :func:`tgnrank.eval.scoring.rank_candidates`
 like any scorer.
@@ -30,10 +38,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from tgnrank.config.params import Interval, Section, setting
+from tgnrank.config.params import Boolean, Interval, Section, setting
 from tgnrank.data.events import Interactions, atomic_write
 from tgnrank.errors import ConfigError, TgnrankError
-from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures
+from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures, company_matrix_names
 from tgnrank.eval.protocol import CandidateSet, build_candidates
 
 logger = logging.getLogger(__name__)
@@ -41,6 +49,11 @@ logger = logging.getLogger(__name__)
 ScorerFactory = Callable[[CandidateSet], object]
 FEATURE_BLOCK_PAIRS = 1 << 18
 _AT_LEAST_ONE = Interval(int, 1)
+# The company model sees one row per candidate company (about 500 per window on the real export), so it
+# stays small; these were chosen on the real export's validation window.
+COMPANY_TREES = 100
+COMPANY_LEAVES = 7
+MIN_RATE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,9 @@ class FusionOptions(Section):
     fusion_leaves: int = setting(15, Interval(int, 2), "leaves per tree")
     fusion_min_leaf: int = setting(50, _AT_LEAST_ONE, "fewest sampled pairs in a leaf")
     fusion_seed: int = setting(0, Interval(int, 0, 2**31 - 1), "seed of the negative draws and of LightGBM")
+    fusion_company_rates: bool = setting(True, Boolean(), "order the companies too: a pair scores log(expected new "
+                                         "links of the company) + log softmax of its score among the company's "
+                                         "candidates")
 
 
 @dataclass
@@ -78,20 +94,22 @@ class FusedRanker:
     feature_names: tuple[str, ...]
     extra_names: tuple[str, ...]
     windows: list[FittedWindow] = field(default_factory=list)
+    company_booster: object | None = None
+    company_feature_names: tuple[str, ...] = ()
 
     def importances(self) -> dict[str, float]:
         """Each feature's share of the total split gain (sums to 1), highest first."""
-        gains = np.asarray(self.booster.feature_importance(importance_type="gain"), dtype=np.float64)
-        shares = gains / gains.sum() if gains.sum() > 0 else gains
-        order = np.argsort(-shares, kind="stable")
-        return {self.feature_names[j]: float(shares[j]) for j in order}
+        return _gain_shares(self.booster, self.feature_names)
 
     def summary(self) -> dict:
-        """JSON-ready: the fitting windows and the feature importances."""
-        return {
+        """JSON-ready: the fitting windows and the feature importances (and the company model's)."""
+        summary = {
             "windows": [dataclasses.asdict(window) for window in self.windows],
             "importances": self.importances(),
         }
+        if self.company_booster is not None:
+            summary["company_importances"] = _gain_shares(self.company_booster, self.company_feature_names)
+        return summary
 
     def scorer(
         self,
@@ -109,9 +127,19 @@ class FusedRanker:
         return FusedScorer(self, features, [factory(candidates) for factory in extras.values()])
 
     def save(self, path: str | Path) -> None:
-        """Write the booster as LightGBM's text model (atomically)."""
-        text = self.booster.model_to_string()
-        atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+        """Write the booster as LightGBM's text model (atomically), and the company model, when there is
+        one, beside it (:func:`company_model_path`)."""
+        for target, booster in ((path, self.booster), (company_model_path(path), self.company_booster)):
+            if booster is not None:
+                text = booster.model_to_string()
+                atomic_write(target, lambda handle, text=text: handle.write(text.encode("utf-8")))
+
+
+def company_model_path(path: str | Path) -> Path:
+    """Where :meth:`FusedRanker.save` writes the company model: ``X.lgb.txt`` -> ``X.companies.lgb.txt``."""
+    path = Path(path)
+    stem = path.name[: -len(".lgb.txt")] if path.name.endswith(".lgb.txt") else path.name
+    return path.with_name(f"{stem}.companies.lgb.txt")
 
 
 class FusedScorer:
@@ -119,6 +147,10 @@ class FusedScorer:
 
     def __init__(self, ranker: FusedRanker, features: PairFeatures, extra_scorers: list):
         self.ranker, self.features, self.extra_scorers = ranker, features, extra_scorers
+        self.log_rates = None
+        if ranker.company_booster is not None:
+            rates = ranker.company_booster.predict(features.company_matrix())
+            self.log_rates = np.log(np.maximum(rates, MIN_RATE))
 
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
         n_investors = self.features.candidates.n_investors
@@ -127,11 +159,13 @@ class FusedScorer:
             block = _feature_block(self.features, self.extra_scorers, first, last)
             flat = block.reshape(-1, block.shape[2])
             parts.append(self.ranker.booster.predict(flat).reshape(last - first, n_investors))
-        return np.concatenate(parts, axis=0)
+        scores = np.concatenate(parts, axis=0)
+        return scores if self.log_rates is None else self._across_companies(scores, row_start, row_stop)
 
     def score_pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(P,) scores of the cells (rows[k], cols[k]): the features are built for their rows, but the
-        trees only evaluate the requested cells (the ranking asks for the positives first)."""
+        """(P,) scores of the cells (rows[k], cols[k]) (the ranking asks for the positives first). The
+        features are built for their rows; without the company model the trees only evaluate the
+        requested cells, with it they score the whole rows, which the softmax needs."""
         order = np.argsort(rows, kind="stable")
         rows, cols = np.asarray(rows)[order], np.asarray(cols)[order]
         out = np.empty(len(rows), dtype=np.float64)
@@ -139,10 +173,23 @@ class FusedScorer:
             return out
         for first, last in self._row_steps(int(rows[0]), int(rows[-1]) + 1):
             inside = slice(*np.searchsorted(rows, [first, last]))
-            if inside.stop > inside.start:
-                block = _feature_block(self.features, self.extra_scorers, first, last)
-                out[order[inside]] = self.ranker.booster.predict(block[rows[inside] - first, cols[inside]])
+            if inside.stop == inside.start:
+                continue
+            if self.log_rates is not None:
+                out[order[inside]] = self.score_block(first, last)[rows[inside] - first, cols[inside]]
+                continue
+            block = _feature_block(self.features, self.extra_scorers, first, last)
+            out[order[inside]] = self.ranker.booster.predict(block[rows[inside] - first, cols[inside]])
         return out
+
+    def _across_companies(self, scores: np.ndarray, row_start: int, row_stop: int) -> np.ndarray:
+        """(rows, I) log expected new links of the company + log softmax of the scores over its candidates."""
+        from scipy.special import logsumexp
+
+        is_candidate = self.features.candidates.block_mask(row_start, row_stop)
+        log_total = logsumexp(np.where(is_candidate, scores, -np.inf), axis=1, keepdims=True)
+        log_total = np.where(np.isfinite(log_total), log_total, 0.0)
+        return scores - log_total + self.log_rates[row_start:row_stop, None]
 
     def _row_steps(self, row_start: int, row_stop: int):
         step = max(1, FEATURE_BLOCK_PAIRS // max(1, self.features.candidates.n_investors))
@@ -150,10 +197,13 @@ class FusedScorer:
             yield first, min(first + step, row_stop)
 
 
-def fitting_windows(events: Interactions, t_start: float, t_end: float, n_windows: int) -> list[CandidateSet]:
+def fitting_windows(
+    events: Interactions, t_start: float, t_end: float, n_windows: int, build=build_candidates
+) -> list[CandidateSet]:
     """The candidate sets of the fitting windows ending at ``t_end``, latest first.
 
     Earlier windows without a positive (the data starts too late) are skipped; the latest must have one.
+    ``build(events, t_start, t_end, window=...)`` builds each (default: the known-pairs protocol).
     """
     length = t_end - t_start
     if not length > 0:
@@ -161,11 +211,11 @@ def fitting_windows(events: Interactions, t_start: float, t_end: float, n_window
     windows = []
     for k in range(n_windows):
         try:
-            windows.append(build_candidates(events, t_start - k * length, t_end - k * length, window=f"fit-{k}"))
+            windows.append(build(events, t_start - k * length, t_end - k * length, window=f"fit-{k}"))
         except TgnrankError:
             if k == 0:
                 raise
-            logger.info("fusion: fitting window %d has no new link between known nodes; skipped", k)
+            logger.info("fitting window %d has no positive; skipped", k)
     return windows
 
 
@@ -189,6 +239,7 @@ def fit_fusion(
     past = events.select(events.timestamps <= t_end)
     rng = np.random.default_rng(options.fusion_seed)
     matrices, labels, groups, fitted = [], [], [], []
+    company_rows, company_counts = [], []
     for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
         scorers = [factory(candidates) for factory in extras.values()]
@@ -196,13 +247,33 @@ def fit_fusion(
         matrices.append(x)
         labels.append(y)
         groups.append(g)
+        company_rows.append(features.company_matrix())
+        company_counts.append(np.bincount(candidates.positive_rows, minlength=candidates.n_companies))
         fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(y)))
     names = FEATURE_NAMES + tuple(extras)
-    params = dict(
-        objective="lambdarank",
+    params = _booster_params(options, "lambdarank", options.fusion_leaves, options.fusion_min_leaf)
+    dataset = lightgbm.Dataset(
+        np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
+    )
+    booster = lightgbm.train(params, dataset, num_boost_round=options.fusion_trees)
+    if not options.fusion_company_rates:
+        return FusedRanker(booster, names, tuple(extras), fitted)
+    company_names = company_matrix_names(static_node_features.shape[1], edge_features.shape[1])
+    companies = lightgbm.Dataset(
+        np.concatenate(company_rows), np.concatenate(company_counts).astype(np.float64),
+        feature_name=list(company_names),
+    )
+    company_params = _booster_params(options, "poisson", COMPANY_LEAVES, options.fusion_min_leaf)
+    company_booster = lightgbm.train(company_params, companies, num_boost_round=COMPANY_TREES)
+    return FusedRanker(booster, names, tuple(extras), fitted, company_booster, company_names)
+
+
+def _booster_params(options: FusionOptions, objective: str, leaves: int, min_leaf: int) -> dict:
+    return dict(
+        objective=objective,
         learning_rate=options.fusion_learning_rate,
-        num_leaves=options.fusion_leaves,
-        min_data_in_leaf=options.fusion_min_leaf,
+        num_leaves=leaves,
+        min_data_in_leaf=min_leaf,
         feature_fraction=0.8,
         bagging_fraction=0.8,
         bagging_freq=1,
@@ -211,11 +282,14 @@ def fit_fusion(
         force_row_wise=True,
         verbose=-1,
     )
-    dataset = lightgbm.Dataset(
-        np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
-    )
-    booster = lightgbm.train(params, dataset, num_boost_round=options.fusion_trees)
-    return FusedRanker(booster, names, tuple(extras), fitted)
+
+
+def _gain_shares(booster, names: tuple[str, ...]) -> dict[str, float]:
+    """Each feature's share of the booster's total split gain (sums to 1), highest first."""
+    gains = np.asarray(booster.feature_importance(importance_type="gain"), dtype=np.float64)
+    shares = gains / gains.sum() if gains.sum() > 0 else gains
+    order = np.argsort(-shares, kind="stable")
+    return {names[j]: float(shares[j]) for j in order}
 
 
 def _feature_block(features: PairFeatures, extra_scorers: list, row_start: int, row_stop: int) -> np.ndarray:
