@@ -175,20 +175,12 @@ def _ensemble_scorer(args, checkpoints: dict[str, dict], weights, data, candidat
 
 def split_quantiles(args: argparse.Namespace, checkpoints: dict[str, dict]) -> tuple[float, float]:
     """The window's split quantiles: the flags when given, else the checkpoints' (which must agree),
-    else the training defaults (baselines alone)."""
+    else the training defaults (baselines alone); see :func:`tgnrank.eval.split_quantiles.window_quantiles`."""
+    from tgnrank.eval.split_quantiles import window_quantiles
     from tgnrank.train.checkpoint import stored_config
-    from tgnrank.train.config import TrainConfig
 
-    stored = {path: stored_config(checkpoint).dataset for path, checkpoint in checkpoints.items()}
-    quantiles = []
-    for name in ("train_quantile", "val_quantile"):
-        values = {getattr(section, name) for section in stored.values()} or {getattr(TrainConfig().dataset, name)}
-        given = getattr(args, name)
-        if given is None and len(values) > 1:
-            raise ConfigError(f"the checkpoints were trained with different --{name} ({sorted(values)}); "
-                              f"pass --{name} to choose the window")
-        quantiles.append(given if given is not None else values.pop())
-    return quantiles[0], quantiles[1]
+    configs = {path: stored_config(checkpoint) for path, checkpoint in checkpoints.items()}
+    return window_quantiles(configs, args.train_quantile, args.val_quantile)
 
 
 def member_names(paths: list[str]) -> list[str]:
