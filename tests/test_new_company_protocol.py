@@ -76,7 +76,7 @@ def test_known_scope_is_todays_protocol_and_bad_scopes_are_refused():
     parts = build_scope_candidates(events(), 10.0, 20.0)
     known = build_candidates(events(), 10.0, 20.0)
     assert list(parts) == ["known"] and parts["known"].summary() == known.summary()
-    with pytest.raises(ConfigError, match="--scope must be one of known, new_companies, all"):
+    with pytest.raises(ConfigError, match="scope must be one of known, new_companies, all"):
         build_scope_candidates(events(), 10.0, 20.0, scope="new")
 
 
