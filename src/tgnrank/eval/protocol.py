@@ -24,14 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from tgnrank.config.scope import ALL, KNOWN, NEW_COMPANIES, SCOPES
 from tgnrank.data.arrays import distinct, distinct_union
 from tgnrank.data.events import Interactions
 from tgnrank.data.splits import DEFAULT_TRAIN_QUANTILE, DEFAULT_VAL_QUANTILE, chronological_split
 from tgnrank.errors import ConfigError, TgnrankError
 
 WINDOWS = ("val", "test")
-KNOWN, NEW_COMPANIES, ALL = "known", "new_companies", "all"
-SCOPES = (KNOWN, NEW_COMPANIES, ALL)
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def window_bounds(
 ) -> tuple[float, float]:
     """(t_start, t_end) of the "val" window (val_time, test_time] or the "test" window (test_time, max t]."""
     if window not in WINDOWS:
-        raise ConfigError(f"--window must be one of {list(WINDOWS)}, got {window!r}")
+        raise ConfigError(f"window must be one of {list(WINDOWS)}, got {window!r}", parameters=("window",))
     if len(events) == 0:
         raise TgnrankError("the dataset has no events: there is no window to evaluate")
     try:
@@ -207,7 +206,7 @@ def _no_positive_message(window, t_start, t_end, in_window, window_keys, new_key
         f"the {window} window ({t_start:g}, {t_end:g}] has no positive pair to rank: it holds "
         f"{len(in_window)} event(s) over {len(window_keys)} distinct (company, investor) pair(s), of which "
         f"{len(window_keys) - len(new_keys)} already occurred in the history and the other {len(new_keys)} "
-        "involve a company or an investor absent from the history. Evaluate another window (--window) "
+        "involve a company or an investor absent from the history. Evaluate another window "
         "or a dataset whose evaluation period holds new links between known companies and investors."
     )
 
@@ -234,7 +233,7 @@ def build_new_company_candidates(
             f"the {window} window ({t_start:g}, {t_end:g}] has no brand-new company to rank: of its "
             f"{len(distinct(window_companies))} companies, {len(distinct(window_companies[new_company]))} have no "
             f"event before it, and none of those has a link to an investor of the history. Evaluate another "
-            "window (--window) or --scope known"
+            "window, or scope known", parameters=("scope",)
         )
     companies = distinct(window_companies[positive])
     history_links = sparse.csr_matrix((len(companies), len(investors)), dtype=bool)
@@ -282,7 +281,7 @@ def build_scope_candidates(
     """The candidate sets that ``scope`` reports, by part name: ``{"known": ...}``,
     ``{"new_companies": ...}``, or for ``all`` both parts and their union under ``"all"``."""
     if scope not in SCOPES:
-        raise ConfigError(f"--scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        raise ConfigError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}", parameters=("scope",))
     parts = {}
     if scope in (KNOWN, ALL):
         parts[KNOWN] = build_candidates(events, t_start, t_end, window=window)
