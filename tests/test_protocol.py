@@ -88,8 +88,9 @@ def test_window_bounds_follow_the_chronological_split():
 
 def test_invalid_window_settings_name_the_flag():
     events = make_events(HISTORY + WINDOW)
-    with pytest.raises(ConfigError, match="--window"):
+    with pytest.raises(ConfigError, match="window must be one of") as error:
         build_window(events, window="train")
+    assert error.value.parameters == ("window",)  # the command line spells it --window
     with pytest.raises(ConfigError, match="quantiles"):
         build_window(events, "test", 0.9, 0.8)
 
