@@ -10,9 +10,10 @@ Three stages, each in its own process so that each peak RSS belongs to that stag
   and what takes its space (stored, and what the dense memory state would take);
 * ``diagnose``: the test window's diagnostic from that checkpoint (the history replayed through the
   memory, then every candidate pair ranked, streamed); its time, the candidate pairs and pairs/s,
-  and the peak RSS before and after the ranking (flat memory: the ranking adds little to the peak).
+  and the RSS after the first, the middle and the last ranked block (flat memory: the same).
 
-Prints one JSON object with every figure (also written to ``--json``)::
+Prints one JSON object with every figure (also written to ``--json``); each stage logs to
+``scale-{stage}.log`` in the working folder (training every tenth of the epoch)::
 
     python benchmarks/scale.py                                   # 1,000,000 events
     python benchmarks/scale.py --events 20000 --workdir /tmp/scale --threads 2
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import resource
 import subprocess
@@ -40,6 +42,7 @@ STAGES = ("generate", "train", "diagnose")
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.stage:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         figures = {"generate": stage_generate, "train": stage_train, "diagnose": stage_diagnose}[args.stage](args)
         print(json.dumps({**figures, "peak_rss_mb": peak_rss_mb()}))
         return figures
@@ -84,10 +87,13 @@ def run_stage(stage: str, args: argparse.Namespace, workdir: Path) -> dict:
                "--baselines", args.baselines]
     if args.threads:
         command += ["--threads", str(args.threads)]
+    log_path = workdir / f"scale-{stage}.log"
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True)
+    with open(log_path, "w") as log:
+        completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, text=True)
     if completed.returncode != 0:
-        raise RuntimeError(f"stage {stage} failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
+        raise RuntimeError(f"stage {stage} failed (exit {completed.returncode}); its log, {log_path}, ends:\n"
+                           f"{log_path.read_text()[-4000:]}")
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
     return {**figures, "process_seconds": round(time.perf_counter() - started, 2)}
 
@@ -126,7 +132,8 @@ def stage_train(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     training_data = load_training_data(config)
     load_seconds = time.perf_counter() - started
-    result = train_run(config, training_data, select_device(args.gpu), RunPaths(PREFIX, NAME, root=workdir))
+    result = train_run(config, training_data, select_device(args.gpu), RunPaths(PREFIX, NAME, root=workdir),
+                       callbacks=_progress_log())
     record = result.history[0]
     path = Path(result.model_path)
     stored = torch.load(path, weights_only=True)
@@ -169,7 +176,8 @@ def stage_diagnose(args: argparse.Namespace) -> dict:
     replay_seconds = time.perf_counter() - started - window_seconds
     rss_before_ranking = peak_rss_mb()
     baselines = () if args.baselines == "none" else tuple(args.baselines.split(","))
-    result = run_diagnostic(data, candidates, scorer, "tgn", DiagnosticOptions(baselines=baselines))
+    watch = RssWatch()
+    result = run_diagnostic(data, candidates, scorer, "tgn", DiagnosticOptions(baselines=baselines), watch)
     model = result["scorers"]["tgn"]
     return {
         "seconds": round(time.perf_counter() - started, 2),
@@ -184,6 +192,7 @@ def stage_diagnose(args: argparse.Namespace) -> dict:
         "candidate_pairs_per_second": round(candidates.n_candidates / model["seconds"]),
         "baseline_rank_seconds": {name: round(result["scorers"][name]["seconds"], 2) for name in baselines},
         "peak_rss_mb_before_ranking": rss_before_ranking,
+        "rss_mb_during_model_ranking": watch.figures("tgn"),
         "recall@1000": model["metrics"]["recall@1000"],
         "mrr": model["metrics"]["mrr"],
         "best_baseline": result["best_baseline"],
@@ -205,15 +214,61 @@ def summary(report: dict) -> dict:
         "diagnostic_seconds": diagnose["seconds"],
         "n_candidate_pairs": diagnose["n_candidates"],
         "candidate_pairs_per_second": diagnose["candidate_pairs_per_second"],
-        "ranking_rss_growth_mb": round(diagnose["peak_rss_mb"] - diagnose["peak_rss_mb_before_ranking"], 1),
+        "ranking_rss_mb_first_block_to_last": [diagnose["rss_mb_during_model_ranking"]["first_block"],
+                                                diagnose["rss_mb_during_model_ranking"]["last_block"]],
         "checkpoint_mb": train["checkpoint_mb"],
         "dense_checkpoint_memory_state_mb": round(sum(train["dense_memory_state_parts_mb"].values()), 2),
     }
 
 
+class RssWatch:
+    """The diagnostic's progress callback: the resident set size after each ranked block, per scorer,
+    to show that ranking more candidates does not take more memory."""
+
+    def __init__(self):
+        self.samples: dict[str, list[tuple[int, float]]] = {}
+
+    def __call__(self, scorer: str, done: int, total: int) -> None:
+        self.samples.setdefault(scorer, []).append((done, current_rss_mb()))
+
+    def figures(self, scorer: str) -> dict:
+        """RSS (MB) after the first block, after the block that reaches half the rows, after the last, and the max."""
+        samples = self.samples.get(scorer) or [(0, current_rss_mb())]
+        total = samples[-1][0]
+        half = next(rss for done, rss in samples if 2 * done >= total)
+        return {"first_block": samples[0][1], "half": half, "last_block": samples[-1][1],
+                "max": max(rss for _, rss in samples), "blocks": len(samples)}
+
+
+def current_rss_mb() -> float:
+    """This process's resident set size now, in MB (from /proc; the peak where /proc is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return peak_rss_mb()
+    return round(pages * resource.getpagesize() / 1e6, 1)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, in MB (Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6, 1)
+
+
+def _progress_log():
+    """Training callbacks that log every tenth of an epoch (the stage's log shows how far a long run is)."""
+    from tgnrank.train.records import TrainingCallbacks
+
+    class ProgressLog(TrainingCallbacks):
+        def on_epoch_start(self, epoch: int, n_events: int) -> None:
+            self.n_events, self.next_share, self.started = max(1, n_events), 0.1, time.perf_counter()
+
+        def on_batch_end(self, epoch: int, n_events_done: int, loss: float) -> None:
+            if n_events_done >= self.next_share * self.n_events:
+                logging.info("epoch %d: %d of %d events after %.0f s", epoch, n_events_done, self.n_events,
+                             time.perf_counter() - self.started)
+                self.next_share += 0.1
+
+    return ProgressLog()
 
 
 def _megabytes(parts: dict) -> dict:

@@ -49,6 +49,8 @@ def test_the_scale_benchmark_reports_consistent_figures_on_a_tiny_dataset(tmp_pa
     assert diagnose["n_history_events"] == len(candidates.history)
     assert diagnose["candidate_pairs_per_second"] > 0 and 0 <= diagnose["recall@1000"] <= 1
     assert diagnose["peak_rss_mb"] >= diagnose["peak_rss_mb_before_ranking"] > 0
+    during = diagnose["rss_mb_during_model_ranking"]
+    assert during["blocks"] >= 1 and 0 < during["first_block"] <= during["max"] <= diagnose["peak_rss_mb"]
     assert report["peak_rss_mb"] == max(report[stage]["peak_rss_mb"] for stage in ("generate", "train", "diagnose"))
     assert 0 < report["peak_rss_mb"] < 8000
 
@@ -57,3 +59,13 @@ def test_the_scale_benchmark_refuses_too_few_events(capsys):
     with pytest.raises(SystemExit):
         _scale_module().main(["--events", "10"])
     assert "--events must be an integer >= 1000" in capsys.readouterr().err
+
+
+def test_the_rss_watch_reports_the_first_middle_and_last_blocks(monkeypatch):
+    scale = _scale_module()
+    readings = iter([100.0, 120.0, 110.0, 105.0])
+    monkeypatch.setattr(scale, "current_rss_mb", lambda: next(readings))
+    watch = scale.RssWatch()
+    for done in (10, 20, 30, 40):
+        watch("tgn", done, 40)
+    assert watch.figures("tgn") == {"first_block": 100.0, "half": 120.0, "last_block": 105.0, "max": 120.0, "blocks": 4}
