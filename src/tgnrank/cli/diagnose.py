@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from tgnrank.cli.flags import add_setting
+from tgnrank.cli.diagnose_scope import add_scope_arguments, run_scope, uses_scope
 from tgnrank.cli.fusion import FUSION, add_fusion_arguments, with_fusion
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import section_fields, declarations
@@ -75,9 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in model_flags():
         add_setting(model, name, unset=True, help="as given to train_self_supervised.py")
     add_fusion_arguments(parser)
+    add_scope_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if uses_scope(args):
+        return run_scope(args)
     from tgnrank.data import atomic_write, open_dataset
     from tgnrank.eval.diagnostic import DiagnosticOptions, check_model_names, format_report, run_diagnostic
     from tgnrank.eval.protocol import build_window
