@@ -25,7 +25,10 @@ HELP = "the investors a trained model finds most likely to newly invest in a com
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser)
+    from tgnrank.cli.recommend_new import add_new_company_arguments
+
+    add_common_arguments(parser, company_required=False)
+    add_new_company_arguments(parser)
     parser.add_argument("--k", type=int, default=20, help="number of investors to list (default %(default)s)")
     parser.add_argument("--explain", action="store_true",
                         help="add each investor's evidence from the history up to --at (text and json; html always has it)")
@@ -38,10 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of that sample (default %(default)s)")
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags that ``recommend`` and ``explain`` share."""
+def add_common_arguments(parser: argparse.ArgumentParser, company_required: bool = True) -> None:
+    """The flags that ``recommend`` and ``explain`` share (recommend takes --new_company instead of
+    --company, so it checks --company itself)."""
     parser.add_argument("--model_path", required=True, help="checkpoint written by train_self_supervised.py")
-    parser.add_argument("--company", required=True,
+    parser.add_argument("--company", required=company_required,
                         help="company name as in data/ml_{data}_nodes.csv (case-insensitive), or #ID for a node id")
     parser.add_argument("--at", default=None,
                         help="date YYYY-MM-DD (or days since 1970-01-01) to recommend at: the history is every event "
@@ -65,6 +69,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tgnrank.eval.recommend import recommend_investors
 
+    if args.new_company is not None:
+        from tgnrank.cli.recommend_new import run_new_company
+
+        return run_new_company(args)
+    if args.company is None:
+        raise ConfigError("--company is required (or --new_company for a company not in the data)")
     if args.k < 1:
         raise ConfigError(f"--k must be an integer >= 1, got {args.k}")
     checkpoint, data, company, at, device, fusion = load_inputs(args)
