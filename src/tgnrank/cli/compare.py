@@ -14,6 +14,10 @@ temperature 0.1) and the shared flags below. Writes, under --out: saved_models/{
 model (prefix = the configuration's name, with -s{seed} when several seeds are compared), compare.json,
 report.md, report.html (self-contained, plots embedded) and the plots as PNG files. An interrupted
 comparison resumes where it stopped when run again with the same arguments.
+
+--executor ray trains each (configuration, seed) as a Ray Tune trial, on a Ray started for the command
+or on the cluster at --ray_address; --storage names a folder every node sees (the dataset is copied
+there, --out goes under it). Same seeds, same results, whichever executor.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ FUSION_SEED_HELP = ("not used by compare: the fusion of each seed in --seeds dra
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from tgnrank.eval.fusion import FusionOptions
     from tgnrank.experiments.presets import PRESETS
+    from tgnrank.experiments.ray_options import ExecutorOptions
 
     main = parser.add_argument_group("comparison")
     main.add_argument("--preset", default="guide", choices=PRESETS,
@@ -59,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="comma-separated seeds; every configuration is trained once per seed and the table shows "
                            "mean ± std (default %(default)s)")
     main.add_argument("--out", default=None, help="output folder (default reports/compare-{data})")
+    main.add_argument("--storage", default=None,
+                      help="folder every trial reads and writes (local, or shared by the Ray nodes): the dataset is "
+                           "copied to STORAGE/data and --out (default compare-{data}) is a folder under it")
     main.add_argument("--restart", action="store_true",
                       help="discard the finished runs recorded in --out and train everything again")
     main.add_argument("--window", default="test", choices=("val", "test"),
@@ -76,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_settings(parser, exclude=CONTROLLED_FIELDS,
                  title="training flags shared by every configuration (as train_self_supervised.py)")
     add_section(parser, FusionOptions, helps={"fusion_seed": FUSION_SEED_HELP})
+    add_section(parser, ExecutorOptions)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -95,14 +104,16 @@ def settings_from_args(args: argparse.Namespace):
     from tgnrank.eval.fusion import FusionOptions
     from tgnrank.experiments.presets import CompareSettings, preset_configurations
 
-    base = TrainConfig(**given_settings(args))
+    values = given_settings(args)
+    values["data_dir"] = str(Path(args.data_dir).expanduser().resolve())  # trials never depend on the cwd
+    base = TrainConfig(**values)
     configurations = preset_configurations(args.preset)
     for configuration in configurations:
         base.replace(**configuration.overrides)  # a preset's setting the model refuses is named before training
     return CompareSettings(
         base=base,
         seeds=parse_seeds(args.seeds),
-        out_dir=Path(args.out or f"reports/compare-{base.dataset.data}"),
+        out_dir=output_folder(args.out, args.storage, base.dataset.data),
         window=args.window,
         options=DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines)),
         restart=args.restart,
@@ -112,9 +123,34 @@ def settings_from_args(args: argparse.Namespace):
     )
 
 
+def output_folder(out: str | None, storage: str | None, data: str) -> Path:
+    """--out, absolute: under --storage when that is given (default compare-{data}), else from the cwd
+    (default reports/compare-{data})."""
+    from tgnrank.experiments.ray_storage import storage_root
+
+    if storage is None:
+        return Path(out or f"reports/compare-{data}").expanduser().resolve()
+    return (storage_root(storage) / Path(out or f"compare-{data}").expanduser()).resolve()
+
+
+def staged_settings(settings, storage: str | None):
+    """``settings`` reading the dataset from its copy under --storage (made now), or as they are."""
+    import dataclasses
+
+    from tgnrank.experiments.ray_storage import stage_dataset, storage_root
+
+    if storage is None:
+        return settings
+    base = settings.base
+    data_dir = stage_dataset(base.dataset.data, base.dataset.data_dir, storage_root(storage))
+    return dataclasses.replace(settings, base=base.replace(data_dir=str(data_dir)))
+
+
 def run(args: argparse.Namespace) -> int:
     from tgnrank.cli.train import ProgressBar
     from tgnrank.experiments.compare import RESULTS_FILE, run_comparison
+    from tgnrank.experiments.ray_options import ExecutorOptions, require_ray
+    from tgnrank.experiments.ray_tune import TrialsInterrupted
     from tgnrank.experiments.report import format_table, write_report
     from tgnrank.experiments.state import STATE_FILE
     from tgnrank.train.device import select_device
@@ -122,15 +158,19 @@ def run(args: argparse.Namespace) -> int:
     from tgnrank.train.records import TrainingInterrupted
 
     settings = settings_from_args(args)  # every check, the model's included, before any file is touched
+    executor = section_from_args(ExecutorOptions, args)
+    if executor.uses_ray:
+        require_ray()
     device = select_device(args.gpu)
     log_path = settings.out_dir / "compare.log"
     handler = attach_log_file(log_path)
     logging.getLogger(__name__).info("Logging to %s", log_path)
+    settings = staged_settings(settings, args.storage)
     training_progress = ProgressBar()
     try:
         with RankingBars() as ranking_progress:
-            results = run_comparison(settings, device, training_progress, ranking_progress)
-    except TrainingInterrupted as stop:
+            results = run_comparison(settings, device, training_progress, ranking_progress, executor)
+    except (TrainingInterrupted, TrialsInterrupted) as stop:
         print(f"{stop}\nfinished runs are recorded in {settings.out_dir / STATE_FILE}: run the same command again "
               "to resume", file=sys.stderr)
         return 130

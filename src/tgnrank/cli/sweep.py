@@ -9,6 +9,11 @@ one (learning rate, loss and temperature, negatives, dropout). Training flags gi
 trial's base. Writes, under --storage: the trials' checkpoints, sweep.json (every trial and the best
 configuration as a ready `tgnrank train` command), sweep.md, sweep.html and sweep.png. Needs the
 optional extra: pip install -e '.[distributed]'.
+
+Run again with the same arguments, an interrupted sweep resumes: finished trials are kept, an
+interrupted one runs again with its settings. --executor ray runs the trials in parallel as Ray Tune
+trials sharing one Optuna study under --storage (a folder every Ray node sees; given, the dataset is
+copied to STORAGE/data).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tgnrank.cli.flags import add_setting, add_settings, settings_from_args
+from tgnrank.cli.flags import add_section, add_setting, add_settings, section_from_args, settings_from_args
 
 HELP = "search training settings with Optuna (TPE, median pruning); reports the best as a train command"
 
@@ -25,6 +30,7 @@ CONTROLLED_FIELDS = {"data", "data_dir", "prefix", "n_runs", "seed", "early_stop
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tgnrank.experiments.ray_options import ExecutorOptions
     from tgnrank.experiments.sweep import METRICS, PRUNERS
 
     main = parser.add_argument_group("sweep")
@@ -40,12 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     main.add_argument("--pruner", default="median", choices=PRUNERS,
                       help="median: stop a trial whose epoch value is below the median of the earlier trials at "
                            "that epoch; none: train every trial fully (default %(default)s)")
-    main.add_argument("--storage", default=None, help="output folder (default reports/sweep-{data})")
+    main.add_argument("--storage", default=None,
+                      help="output folder, shared by the Ray nodes with --executor ray (default reports/sweep-{data}); "
+                           "when given, the dataset is copied to STORAGE/data and the trials read it there")
+    main.add_argument("--restart", action="store_true",
+                      help="discard the trials recorded under --storage and start the search again")
     add_setting(main, "seed", help="seed of the sampler and of every trial's training")
     main.add_argument("--baselines", default="all",
                       help="baselines beside the best trial on the test window, comma-separated among "
                            "popularity,recency,coinvestment,ppr, or 'all' (default %(default)s)")
     add_settings(parser, exclude=CONTROLLED_FIELDS, title="training flags shared by every trial (before its values)")
+    add_section(parser, ExecutorOptions)
 
 
 def sweep_settings_from_args(args: argparse.Namespace):
@@ -68,13 +79,29 @@ def sweep_settings_from_args(args: argparse.Namespace):
         metric=args.metric,
         pruner=args.pruner,
         options=DiagnosticOptions(baselines=parse_baselines(args.baselines)),
+        restart=args.restart,
     )
+
+
+def staged_settings(settings, given_storage: str | None):
+    """``settings`` reading the dataset from its copy under an explicit --storage (made now), or as they are."""
+    import dataclasses
+
+    from tgnrank.experiments.ray_storage import stage_dataset
+
+    if given_storage is None:
+        return settings
+    dataset = settings.base.dataset
+    data_dir = stage_dataset(dataset.data, dataset.data_dir, settings.storage)
+    return dataclasses.replace(settings, base=settings.base.replace(data_dir=str(data_dir)))
 
 
 def run(args: argparse.Namespace) -> int:
     import logging
     import sys
 
+    from tgnrank.experiments.ray_options import ExecutorOptions, require_ray
+    from tgnrank.experiments.ray_tune import TrialsInterrupted
     from tgnrank.experiments.sweep import SWEEP_FILE, require_optuna, run_sweep
     from tgnrank.experiments.sweep_report import write_sweep_report
     from tgnrank.train.device import select_device
@@ -82,14 +109,19 @@ def run(args: argparse.Namespace) -> int:
     from tgnrank.train.records import TrainingInterrupted
 
     require_optuna()
+    executor = section_from_args(ExecutorOptions, args)
+    if executor.uses_ray:
+        require_ray()
     settings = sweep_settings_from_args(args)  # every check, the space's included, before any file is touched
     log_path = settings.storage / "sweep.log"
     handler = attach_log_file(log_path)
     logging.getLogger(__name__).info("Logging to %s", log_path)
     try:
-        results = run_sweep(settings, select_device(args.gpu))
-    except TrainingInterrupted as stop:
-        print(f"{stop}\nthe finished trials are recorded in {settings.storage / SWEEP_FILE}", file=sys.stderr)
+        settings = staged_settings(settings, args.storage)
+        results = run_sweep(settings, select_device(args.gpu), executor=executor)
+    except (TrainingInterrupted, TrialsInterrupted) as stop:
+        print(f"{stop}\nthe finished trials are recorded in {settings.storage / SWEEP_FILE}: run the same command "
+              "again to resume", file=sys.stderr)
         return 130
     finally:
         logging.getLogger().removeHandler(handler)

@@ -31,7 +31,8 @@ from tgnrank.experiments.presets import (
     ENSEMBLE_LABEL, ENSEMBLE_NAME, FUSION_LABEL, FUSION_NAME, CompareSettings, Configuration,
 )
 from tgnrank.experiments.results import ComparisonResults, rank_quantiles, summarize_runs
-from tgnrank.experiments.state import ComparisonState, dataset_fingerprint, open_state
+from tgnrank.experiments.ray_options import ExecutorOptions
+from tgnrank.experiments.state import ComparisonState, dataset_fingerprint, merge_trial_records, open_state
 from tgnrank.train.outputs import RunPaths, write_json
 
 logger = logging.getLogger(__name__)
@@ -48,19 +49,24 @@ def run_comparison(
     device,
     callbacks=None,
     ranking_progress: RankingProgress | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> dict:
     """Train and diagnose every (configuration, seed) not already finished; return the results dict.
 
     ``callbacks`` are the training runs' (``tgnrank.train.records.TrainingCallbacks``);
     ``ranking_progress`` is the diagnostic's progress callback. The state file is rewritten after each
     finished training and each diagnostic, so an interruption loses at most the run in progress.
-    ``compare.json`` is written at the end (see :func:`assemble_results` for its layout).
+    ``compare.json`` is written at the end (see :func:`assemble_results` for its layout). With
+    ``executor.uses_ray``, the runs still to train are Ray Tune trials (:mod:`.ray_compare`), each
+    trained and diagnosed exactly as here; runs that Ray trials finished without the state hearing of
+    it (the command was killed) are taken from their trial records first.
     """
     from tgnrank.train.training_data import load_training_data
 
     training_data = load_training_data(settings.base)
     data = training_data.data
     state = open_state(settings, dataset_fingerprint(data))
+    merge_trial_records(settings, state)
     split = settings.base.dataset
     candidates = build_window(data.events, settings.window, split.train_quantile, split.val_quantile)
     logger.info(
@@ -68,10 +74,14 @@ def run_comparison(
         candidates.n_positives, candidates.n_companies, candidates.n_investors, candidates.n_candidates,
     )
     baselines = _baseline_results(settings, state, data, candidates, ranking_progress)
-    for configuration in settings.configurations:
-        for seed in settings.seeds:
-            entry = _trained_run(settings, state, configuration, seed, device, callbacks, training_data)
-            _diagnose_run(settings, state, entry, data, candidates, device, ranking_progress)
+    pairs = [(configuration, seed) for configuration in settings.configurations for seed in settings.seeds]
+    if executor is not None and executor.uses_ray:
+        from tgnrank.experiments.ray_compare import train_on_ray
+
+        train_on_ray(settings, state, [pair for pair in pairs if not is_trained(settings, state, *pair)], executor)
+    for configuration, seed in pairs:
+        entry = _trained_run(settings, state, configuration, seed, device, callbacks, training_data)
+        _diagnose_run(settings, state, entry, data, candidates, device, ranking_progress)
     for seed in settings.seeds:
         _diagnose_ensemble(settings, state, seed, data, candidates, device, ranking_progress)
         if settings.fusion:
@@ -95,18 +105,33 @@ def _baseline_results(settings, state: ComparisonState, data, candidates, progre
     return scorers
 
 
-def _trained_run(settings, state, configuration: Configuration, seed: int, device, callbacks, training_data) -> dict:
-    from tgnrank.train import runs
+def is_trained(settings, state, configuration: Configuration, seed: int) -> bool:
+    """Whether the state records a finished training of (configuration, seed) whose checkpoint exists."""
+    entry = state.runs.get(ComparisonState.run_key(configuration.name, seed))
+    return entry is not None and settings.checkpoint_path(entry).is_file()
 
+
+def _trained_run(settings, state, configuration: Configuration, seed: int, device, callbacks, training_data) -> dict:
     key = ComparisonState.run_key(configuration.name, seed)
     entry = state.runs.get(key)
-    if entry is not None and settings.checkpoint_path(entry).is_file():
+    if is_trained(settings, state, configuration, seed):
         logger.info("%s, seed %d: already trained (%s), skipping training", configuration.name, seed,
                     settings.checkpoint_path(entry))
         return entry
     if entry is not None:
         logger.warning("%s, seed %d: checkpoint %s is missing, training again", configuration.name, seed,
                        settings.checkpoint_path(entry))
+    entry = train_entry(settings, configuration, seed, device, callbacks, training_data)
+    state.runs[key] = entry
+    state.ensembles.pop(str(seed), None)  # its members changed
+    state.save()
+    return entry
+
+
+def train_entry(settings, configuration: Configuration, seed: int, device, callbacks, training_data) -> dict:
+    """Train (configuration, seed) into ``settings.out_dir``; the state's entry for it (no diagnostic yet)."""
+    from tgnrank.train import runs
+
     config = settings.train_config(configuration, seed)
     logger.info("Training %s, seed %d (%s)", configuration.name, seed, configuration.flags() or "random negatives, BCE")
     started = time.perf_counter()
@@ -114,7 +139,7 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
     summary = runs.train_runs(config, device, paths, callbacks, training_data)
     run = summary.runs[0]
     metrics = run.metrics()
-    entry = {
+    return {
         "configuration": configuration.name,
         "seed": seed,
         "prefix": config.run.prefix,
@@ -125,24 +150,26 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
             for name in TRAINING_RECORD
         },
     }
-    state.runs[key] = entry
-    state.ensembles.pop(str(seed), None)  # its members changed
-    state.save()
-    return entry
 
 
 def _diagnose_run(settings, state, entry: dict, data, candidates: CandidateSet, device, progress) -> None:
+    if diagnose_entry(settings, entry, data, candidates, device, progress):
+        state.save()
+
+
+def diagnose_entry(settings, entry: dict, data, candidates: CandidateSet, device, progress) -> bool:
+    """Add the run's diagnostic to ``entry`` unless it holds one for these settings; whether it ran."""
     from tgnrank.eval.scoring import model_scorer_from_checkpoint
     from tgnrank.train.checkpoint import load_checkpoint
 
     wanted = settings.model_diagnostic_settings()
     if entry.get("diagnostic_settings") == wanted:
-        return
+        return False
     logger.info("Diagnostic of %s on the %s window", entry["prefix"], settings.window)
     scorer, _ = model_scorer_from_checkpoint(load_checkpoint(settings.checkpoint_path(entry)), data, candidates, device)
     entry["diagnostic"] = _model_diagnostic(settings, data, candidates, scorer, entry["prefix"], progress)
     entry["diagnostic_settings"] = wanted
-    state.save()
+    return True
 
 
 def _diagnose_ensemble(settings, state, seed: int, data, candidates: CandidateSet, device, progress) -> None:

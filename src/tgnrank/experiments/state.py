@@ -7,6 +7,11 @@ reads no model, so it is refitted only when its window or options change). A lat
 whose settings would make the stored models wrong (another epoch count, model size, dataset, ...) is
 refused unless ``restart`` discards the state. Changing only the window, the K or the baselines keeps
 the trained models and recomputes the diagnostics.
+
+A run trained by a Ray trial (:mod:`tgnrank.experiments.ray_compare`) also leaves a trial record,
+``trials/{configuration}@{seed}.json`` (its entry, with the training and dataset fingerprints it was
+made under), written by the trial itself when it finishes: :func:`merge_trial_records` takes those
+the state lacks, so a run finished just before the command was killed is not trained again.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 STATE_FILE = "compare-state.json"
 STATE_FORMAT = "tgnrank-compare-state"
+TRIALS_DIR = "trials"
 STATE_VERSION = 2  # 2: fingerprints hold every declared setting (version 1 lacks those added since)
 
 
@@ -82,10 +88,11 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
     path = settings.out_dir / STATE_FILE
     training = settings.training_fingerprint()
     fresh = ComparisonState(path=path, training=training, dataset=dataset)
-    if not path.exists():
-        return fresh
     if settings.restart:
-        logger.info("--restart: discarding the finished runs recorded in %s", path)
+        logger.info("--restart: discarding the finished runs recorded in %s", settings.out_dir)
+        _discard_trial_records(settings)
+        return fresh
+    if not path.exists():
         return fresh
     stored = _read_state(path)
     version = stored.get("format_version", 1)
@@ -141,3 +148,60 @@ def _dataset_differences(stored: dict, current: dict) -> list[str]:
         f"{stored.get('n_nodes')} nodes, now {current['n_events']} over {current['n_nodes']}, or the same sizes "
         "with other events)"
     ]
+
+
+def trial_record_path(settings: CompareSettings, key: str) -> Path:
+    return settings.out_dir / TRIALS_DIR / f"{key}.json"
+
+
+def write_trial_record(settings: CompareSettings, entry: dict, dataset: dict) -> None:
+    """Record a run a trial finished (trained and diagnosed), beside the fingerprints it was made under."""
+    configuration = next(c for c in settings.configurations if c.name == entry["configuration"])
+    write_json(trial_record_path(settings, ComparisonState.run_key(entry["configuration"], entry["seed"])), {
+        "format": STATE_FORMAT,
+        "training": settings.train_config(configuration, entry["seed"]).fingerprint(),
+        "dataset": dataset,
+        "entry": entry,
+    })
+
+
+def merge_trial_records(settings: CompareSettings, state: ComparisonState) -> list[str]:
+    """Take into ``state`` the trial records of its runs it lacks (or whose checkpoint is gone) that were
+    made under its settings and dataset and whose checkpoint exists; save it; return their keys."""
+    merged = []
+    for configuration in settings.configurations:
+        for seed in settings.seeds:
+            key = ComparisonState.run_key(configuration.name, seed)
+            known = state.runs.get(key)
+            if known is not None and settings.checkpoint_path(known).is_file():
+                continue
+            entry = _matching_record(settings, state, key, settings.train_config(configuration, seed).fingerprint())
+            if entry is not None:
+                state.runs[key] = entry
+                state.ensembles.pop(str(seed), None)
+                merged.append(key)
+    if merged:
+        logger.info("Taking %d run(s) finished by Ray trials from %s: %s", len(merged),
+                    settings.out_dir / TRIALS_DIR, ", ".join(merged))
+        state.save()
+    return merged
+
+
+def _matching_record(settings: CompareSettings, state: ComparisonState, key: str, training: dict) -> dict | None:
+    path = trial_record_path(settings, key)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # none, or one being written: the trial is not finished
+    if record.get("training") != training or record.get("dataset") != state.dataset:
+        logger.info("%s was made with other settings or data: not reused", path)
+        return None
+    entry = record.get("entry")
+    if not isinstance(entry, dict) or not settings.checkpoint_path(entry).is_file():
+        return None
+    return entry
+
+
+def _discard_trial_records(settings: CompareSettings) -> None:
+    for path in sorted((settings.out_dir / TRIALS_DIR).glob("*.json")):
+        path.unlink(missing_ok=True)

@@ -8,12 +8,19 @@ that trails the others. Every trial trains with the same ``--seed``, so trials d
 only. The best finished trial is then re-diagnosed on the test window beside the baselines.
 
 Everything goes under ``settings.storage`` (absolute; nothing depends on the working directory):
-the trials' checkpoints (``saved_models/trial{NNN}-{data}.pth``...), ``sweep.json`` (rewritten after
-every trial, so an interrupted sweep keeps its finished trials' record), and the reports.
+the Optuna study (``optuna-journal.log``, a journal file that several processes, on several machines
+of a shared file system, may append to), the trials' checkpoints (``saved_models/trial{NNN}-{data}.pth``...),
+``sweep.json`` (rebuilt from the study after every trial), and the reports.
+
+The study is the sweep's record, so a sweep resumes: run again with the same arguments, it keeps the
+finished trials (complete, pruned, refused), runs an interrupted trial again with the same settings,
+and runs only the trials still missing from ``--trials``. With ``executor.uses_ray`` the trials are
+Ray Tune trials (:mod:`.ray_sweep`), each running one trial of the same study.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shlex
@@ -31,6 +38,8 @@ from tgnrank.train.records import TrainingCallbacks
 logger = logging.getLogger(__name__)
 
 SWEEP_FILE = "sweep.json"
+STUDY_FILE = "optuna-journal.log"
+STUDY_NAME = "tgnrank-sweep"
 EXTRA_HINT = "pip install -e '.[distributed]'"
 METRICS = {"mrr": "val_mrr", "recall@1000": "val_recall_at_1000"}  # --metric -> EpochRecord field
 PRUNERS = ("median", "none")
@@ -39,6 +48,8 @@ MEDIAN_WARMUP_EPOCHS = 1  # epochs of a trial never pruned: its first epoch says
 BEST_NAME = "best-trial"
 # Left out of the best configuration's command line: set per trial by the sweep, or derived.
 _NOT_IN_COMMAND = {"prefix", "n_runs", "use_focal_loss"}
+# Trial user attributes of the sweep's own bookkeeping, not copied into sweep.json's trials.
+_INTERRUPTED, _RETRY_OF = "interrupted", "retry_of"
 
 
 class SweepError(TgnrankError):
@@ -69,6 +80,7 @@ class SweepSettings:
     metric: str = "mrr"
     pruner: str = "median"
     options: DiagnosticOptions = field(default_factory=DiagnosticOptions)
+    restart: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
@@ -82,6 +94,11 @@ class SweepSettings:
     @property
     def seed(self) -> int:
         return self.base.run.seed
+
+    def fingerprint(self) -> dict:
+        """What the study's trials depend on: a stored study made under another one is not continued."""
+        return {"metric": self.metric, "pruner": self.pruner, "space": self.space.to_dict(),
+                "training": self.base.fingerprint()}
 
     def trial_config(self, number: int, params: dict) -> TrainConfig:
         """Trial ``number``'s configuration: the base, its values, one run kept by the swept metric."""
@@ -119,77 +136,149 @@ def make_pruner(optuna, name: str):
     return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=MEDIAN_WARMUP_EPOCHS)
 
 
-def run_sweep(settings: SweepSettings, device, pruner=None) -> dict:
-    """Run the trials, diagnose the best one on the test window, write ``sweep.json``; return its dict.
+def run_sweep(settings: SweepSettings, device, pruner=None, executor=None) -> dict:
+    """Run the trials still missing, diagnose the best one on the test window, write ``sweep.json``;
+    return its dict.
 
-    ``pruner`` (an Optuna pruner) replaces the one ``settings.pruner`` names.
+    ``pruner`` (an Optuna pruner) replaces the one ``settings.pruner`` names; ``executor`` (an
+    :class:`~tgnrank.experiments.ray_options.ExecutorOptions`) runs the trials on Ray when it says so.
     """
     optuna = require_optuna()
     from tgnrank.train.training_data import load_training_data
 
     training_data = load_training_data(settings.base)
-    study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=settings.seed),
-        pruner=pruner if pruner is not None else make_pruner(optuna, settings.pruner),
-    )
-    records: dict[int, dict] = {}
+    pruner = pruner if pruner is not None else make_pruner(optuna, settings.pruner)
+    study = open_study(optuna, settings, optuna.samplers.TPESampler(seed=settings.seed), pruner)
+    remaining = settings.n_trials - resume_study(optuna, study)
 
-    def objective(trial) -> float:
-        return _train_trial(settings, trial, records, device, training_data, optuna.TrialPruned)
-
-    def after_trial(study, trial) -> None:
-        _close_record(records, trial)
-        logger.info("Trial %d %s: value %s, %s", trial.number, records[trial.number]["state"], trial.value,
-                    trial.params)
-        write_json(settings.storage / SWEEP_FILE, sweep_payload(settings, records, None, None))
+    def write_records() -> None:
+        write_json(settings.storage / SWEEP_FILE, sweep_payload(settings, study, None, None))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep logs each trial itself
-    study.optimize(objective, n_trials=settings.n_trials, catch=(ConfigError,), callbacks=[after_trial])
-    best = best_trial(records)
+    if remaining > 0 and executor is not None and executor.uses_ray:
+        from tgnrank.experiments.ray_sweep import run_trials_on_ray
+
+        run_trials_on_ray(settings, remaining, len(study.trials), executor, write_records)
+    elif remaining > 0:
+        def objective(trial) -> float:
+            return train_trial(settings, trial, device, training_data, optuna.TrialPruned)
+
+        def after_trial(study, trial) -> None:
+            logger.info("Trial %d %s: value %s, %s", trial.number, trial.state.name.lower(), trial.value,
+                        trial.params)
+            write_records()
+
+        study.optimize(objective, n_trials=remaining, catch=(ConfigError,), callbacks=[after_trial])
+    best = best_trial(trial_records(study))
     diagnostic = None
     if best is not None:
         diagnostic = diagnose_best(settings, training_data, settings.storage / best["checkpoint"], device)
-    results = sweep_payload(settings, records, best, diagnostic)
+    results = sweep_payload(settings, study, best, diagnostic)
     write_json(settings.storage / SWEEP_FILE, results)
     return results
 
 
-def _train_trial(settings: SweepSettings, trial, records: dict, device, training_data, pruned_error) -> float:
+def open_study(optuna, settings: SweepSettings, sampler, pruner):
+    """The sweep's study in its journal file under ``settings.storage``: the stored one when made under the
+    same settings (SweepError otherwise, unless ``settings.restart`` discards it), else a new one."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = settings.storage / STUDY_FILE
+    if settings.restart and path.exists():
+        logger.info("--restart: discarding the trials recorded in %s", path)
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    storage = JournalStorage(JournalFileBackend(str(path)))
+    study = optuna.create_study(study_name=STUDY_NAME, storage=storage, direction="maximize", sampler=sampler,
+                                pruner=pruner, load_if_exists=True)
+    wanted = json.loads(json.dumps(settings.fingerprint()))  # as the journal gives it back
+    stored = study.user_attrs.get("sweep")
+    if stored is None:
+        study.set_user_attr("sweep", wanted)
+    elif stored != wanted:
+        changed = sorted(key for key in wanted if stored.get(key) != wanted[key])
+        raise SweepError(f"{path} records a sweep made with another {', '.join(changed)}: rerun with the same "
+                         "arguments to resume, pass --restart to start again, or choose another --storage")
+    return study
+
+
+def resume_study(optuna, study) -> int:
+    """Queue again, with the same settings, each trial an interruption stopped (left running, or failed
+    with the interruption) and mark it interrupted; return the trials that count as finished."""
+    TrialState = optuna.trial.TrialState
+    retried = {trial.user_attrs.get(_RETRY_OF) for trial in study.trials}
+    finished = 0
+    for trial in study.trials:
+        stopped = trial.state == TrialState.RUNNING or (trial.state == TrialState.FAIL and
+                                                        trial.user_attrs.get(_INTERRUPTED))
+        if not stopped:
+            finished += trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+            continue
+        if trial.state == TrialState.RUNNING:
+            study._storage.set_trial_user_attr(trial._trial_id, _INTERRUPTED, True)
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        if trial.number not in retried:
+            logger.info("Trial %d was interrupted: running it again with the same settings %s", trial.number,
+                        trial.params)
+            study.enqueue_trial(trial.params, user_attrs={_RETRY_OF: trial.number})
+    if finished:
+        logger.info("Resuming the sweep: %d trial(s) already finished", finished)
+    return finished
+
+
+def train_trial(settings: SweepSettings, trial, device, training_data, pruned_error) -> float:
+    """Optuna's objective: train one trial's configuration; its bookkeeping goes to the trial's user
+    attributes (seconds, best epoch, checkpoint relative to the storage, train command, refusal)."""
+    from tgnrank.train.records import TrainingInterrupted
     from tgnrank.train.runs import train_runs
 
     params = settings.space.suggest(trial)
-    record = records[trial.number] = {"number": trial.number, "params": params, "values": [], "state": "running"}
     started = time.perf_counter()
     try:
         config = settings.trial_config(trial.number, params)
     except ConfigError as error:  # a combination the model refuses (e.g. n_head not dividing the query)
-        record["error"] = str(error)
+        trial.set_user_attr("error", str(error))
         logger.warning("Trial %d refused: %s", trial.number, error)
         raise
     reporter = TrialReporter(trial, settings.metric, pruned_error)
-    record["values"] = reporter.values
     paths = RunPaths(config.run.prefix, config.dataset.data, root=settings.storage)
     try:
         run = train_runs(config, device, paths, reporter, training_data).runs[0]
+    except TrainingInterrupted:
+        trial.set_user_attr(_INTERRUPTED, True)
+        raise
     finally:
-        record["seconds"] = time.perf_counter() - started
-    record["best_epoch"] = run.best_epoch
-    record["checkpoint"] = run.model_path.relative_to(settings.storage).as_posix()
-    record["command"] = train_command(config)
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+    trial.set_user_attr("best_epoch", run.best_epoch)
+    trial.set_user_attr("checkpoint", run.model_path.relative_to(settings.storage).as_posix())
+    trial.set_user_attr("command", train_command(config))
     return reporter.values[run.best_epoch]
 
 
-def _close_record(records: dict, trial) -> None:
-    """Set a finished trial's state (complete, pruned, fail) and value from Optuna's record."""
-    record = records.setdefault(trial.number, {"number": trial.number, "params": dict(trial.params), "values": []})
-    record["state"] = trial.state.name.lower()
-    record["value"] = trial.value
+def trial_records(study) -> list[dict]:
+    """sweep.json's trials, by number: params, per-epoch metric, state (complete, pruned, fail, running or
+    interrupted), value, and what :func:`train_trial` recorded. Queued trials not started are left out."""
+    records = []
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda trial: trial.number):
+        if trial.state.name == "WAITING":
+            continue
+        attributes = dict(trial.user_attrs)
+        interrupted = attributes.pop(_INTERRUPTED, False)
+        records.append({
+            "number": trial.number,
+            "params": dict(trial.params),
+            "values": [trial.intermediate_values[step] for step in sorted(trial.intermediate_values)],
+            "state": "interrupted" if interrupted else trial.state.name.lower(),
+            "value": trial.value,
+            **attributes,
+        })
+    return records
 
 
-def best_trial(records: dict) -> dict | None:
+def best_trial(records: list[dict]) -> dict | None:
     """The finished trial of highest value (the earliest among ties), or None when none finished."""
-    finished = [record for record in records.values() if record["state"] == "complete"]
+    finished = [record for record in records if record["state"] == "complete"]
     return max(finished, key=lambda record: (record["value"], -record["number"]), default=None)
 
 
@@ -230,7 +319,7 @@ def diagnose_best(settings: SweepSettings, training_data, checkpoint: Path, devi
     }
 
 
-def sweep_payload(settings: SweepSettings, records: dict, best: dict | None, diagnostic: dict | None) -> dict:
+def sweep_payload(settings: SweepSettings, study, best: dict | None, diagnostic: dict | None) -> dict:
     """``sweep.json``: the settings, every trial (params, per-epoch metric, value, state) and the best."""
     return {
         "dataset": settings.base.dataset.data,
@@ -243,7 +332,7 @@ def sweep_payload(settings: SweepSettings, records: dict, best: dict | None, dia
         "space_file": settings.space.source,
         "space": settings.space.to_dict(),
         "base_command": train_command(settings.base),
-        "trials": [dict(records[number]) for number in sorted(records)],
+        "trials": trial_records(study),
         "best": None if best is None else {key: best[key] for key in
                                             ("number", "value", "params", "best_epoch", "checkpoint", "command")},
         "test_diagnostic": diagnostic,
