@@ -19,8 +19,6 @@ from tgnrank.api.progress import progress_callback
 from tgnrank.api.training import TrainedModel, as_model, resolve_device
 from tgnrank.errors import ConfigError
 
-ENSEMBLE = "ensemble"
-FUSION = "fusion"
 DEFAULT_KS = (100, 1000, 10000)
 
 
@@ -126,39 +124,21 @@ def diagnose(
     (fitted on the window before, the model's logit one of its features). The split quantiles are the
     model's unless given. ``batch_size``: history replay batch (default: the training one).
     """
-    from tgnrank.eval.diagnostic import DiagnosticOptions, check_model_names, run_diagnostic
-    from tgnrank.eval.protocol import build_window
-    from tgnrank.eval.split_quantiles import window_quantiles
+    from tgnrank.eval.diagnose_models import diagnose_models
+    from tgnrank.eval.diagnostic import DiagnosticOptions
 
     models = model_list(model)
     options = DiagnosticOptions(ks=check_ks(ks), baselines=check_baselines(baselines))
-    if len(models) > 1:
-        check_model_names([*(member.name for member in models), ENSEMBLE], options.baselines)
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size}", ("batch_size",))
     data = dataset_of(data, data_dir, models)
-    quantiles = window_quantiles({str(member.path): member.config for member in models}, train_quantile, val_quantile)
-    candidates = build_window(data.events, window, *quantiles)
-    scorer_for = _scorer_factory(models, data, weights, resolve_device(device), batch_size)
-    model_scorer, model_name, members = _model_scorers(models, scorer_for, candidates)
-    ranker = None
-    fusion_options = fusion_choice(fusion)
-    if fusion_options is not None:
-        from tgnrank.eval.fusion_window import fused_scorer
-
-        fused, ranker = fused_scorer(data, candidates, quantiles, fusion_options, model_scorer, model_name, scorer_for)
-        members = {**members, model_name: model_scorer} if model_scorer is not None else members
-        model_scorer, model_name = fused, FUSION
-    result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options,
-                            progress_callback(progress), members)
-    if len(models) > 1:
-        result["checkpoints"] = [str(member.path) for member in models]
-        ensemble = members[ENSEMBLE] if fusion_options is not None else model_scorer
-        result["member_weights"] = ensemble.weights.tolist()
-    else:
-        result["checkpoint"] = str(models[0].path) if models else None
-    if ranker is not None:
-        result["fusion"] = ranker.summary()
+    checkpoints = {str(member.path): member.checkpoint for member in models}
+    if len(checkpoints) < len(models):
+        raise ConfigError("model lists the same checkpoint more than once", ("model",))
+    result, ranker = diagnose_models(
+        data, checkpoints, window, options, (train_quantile, val_quantile), weights, resolve_device(device),
+        batch_size, fusion_choice(fusion), progress_callback(progress),
+    )
     return DiagnosticResult(result, ranker)
 
 
@@ -222,25 +202,3 @@ def check_baselines(baselines) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"baselines must be a subset of {', '.join(BASELINES)}; unknown {unknown}", ("baselines",))
     return names
-
-
-def _scorer_factory(models: list[TrainedModel], data, weights, device, batch_size):
-    """candidates -> (scorer, member scorers): the model's, or the ensemble's and its members'; None without a model."""
-    from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints, model_scorer_from_checkpoint
-
-    if not models:
-        return None
-    if len(models) == 1:
-        return lambda window: model_scorer_from_checkpoint(models[0].checkpoint, data, window, device, batch_size)[0]
-    checkpoints = [member.checkpoint for member in models]
-    return lambda window: ensemble_scorer_from_checkpoints(checkpoints, data, window, device, weights, batch_size)[0]
-
-
-def _model_scorers(models: list[TrainedModel], scorer_for, candidates):
-    """(scorer, name, members) on ``candidates``: (None, None, {}) without a model."""
-    if not models:
-        return None, None, {}
-    if len(models) == 1:
-        return scorer_for(candidates), models[0].name, {}
-    ensemble = scorer_for(candidates)
-    return ensemble, ENSEMBLE, dict(zip((member.name for member in models), ensemble.members))

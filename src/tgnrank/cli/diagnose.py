@@ -17,17 +17,15 @@ import logging
 import sys
 from pathlib import Path
 
-from tgnrank.cli.flags import add_setting
+from tgnrank.cli.flags import add_setting, section_from_args
 from tgnrank.cli.diagnose_scope import add_scope_arguments, run_scope, uses_scope
-from tgnrank.cli.fusion import FUSION, add_fusion_arguments, with_fusion
+from tgnrank.cli.fusion import add_fusion_arguments
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import section_fields, declarations
 
 HELP = "temporal validation diagnostic: Precision@K, Recall@K, median rank of new links, model vs baselines"
 
 logger = logging.getLogger(__name__)
-
-ENSEMBLE = "ensemble"
 
 
 def model_flags() -> list[str]:
@@ -83,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if uses_scope(args):
         return run_scope(args)
     from tgnrank.data import atomic_write, open_dataset
-    from tgnrank.eval.diagnostic import DiagnosticOptions, check_model_names, format_report, run_diagnostic
-    from tgnrank.eval.protocol import build_window
+    from tgnrank.eval.diagnose_models import ENSEMBLE, FUSION, diagnose_models, member_names
+    from tgnrank.eval.diagnostic import DiagnosticOptions, check_model_names, format_report
+    from tgnrank.eval.fusion import FusionOptions
+    from tgnrank.train.device import select_device
 
     options = DiagnosticOptions(ks=parse_ks(args.k), baselines=parse_baselines(args.baselines))
     paths = parse_model_paths(args.model_path)
@@ -99,36 +99,17 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = next(iter(checkpoints.values()), None)
     data_name = args.data or (checkpoint["config"].get("dataset") if checkpoint else None) or "synthetic"
     data = open_dataset(data_name, args.data_dir)
-    train_quantile, val_quantile = split_quantiles(args, checkpoints)
-    candidates = build_window(data.events, args.window, train_quantile, val_quantile)
-    logger.info(
-        "%s window: %d positives, %d companies x %d investors = %d candidate pairs",
-        args.window, candidates.n_positives, candidates.n_companies, candidates.n_investors, candidates.n_candidates,
-    )
-
-    model_scorer, model_name, members = None, None, {}
-    if len(checkpoints) == 1:
-        model_scorer, model_name = _model_scorer(args, paths[0], checkpoint, data, candidates)
-    elif checkpoints:
-        model_scorer, members = _ensemble_scorer(args, checkpoints, weights, data, candidates)
-        model_name = ENSEMBLE
-    file_stem = f"{ENSEMBLE}-{data.name}" if members else model_name or f"baselines-{data.name}"
-    ranker = None
-    if args.fusion:
-        factory = _scorer_factory(args, paths, checkpoints, weights, data)
-        model_scorer, model_name, members, ranker = with_fusion(
-            args, data, candidates, (train_quantile, val_quantile), model_scorer, model_name, members, factory
-        )
-        file_stem = f"{FUSION}-{file_stem}"
+    check_batch_size(args.batch_size)
+    fusion = section_from_args(FusionOptions, args) if args.fusion else None
     with ProgressBars() as progress:
-        result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options, progress, members)
-    if len(checkpoints) > 1:
-        result["checkpoints"] = list(checkpoints)
-        result["member_weights"] = members[ENSEMBLE].weights.tolist() if args.fusion else model_scorer.weights.tolist()
-    else:
-        result["checkpoint"] = None if checkpoint is None else paths[0]
+        result, ranker = diagnose_models(
+            data, checkpoints, args.window, options, (args.train_quantile, args.val_quantile), weights,
+            select_device(args.gpu), args.batch_size, fusion, progress,
+        )
+    names = member_names(list(checkpoints))
+    file_stem = f"{ENSEMBLE}-{data.name}" if len(names) > 1 else names[0] if names else f"baselines-{data.name}"
     if ranker is not None:
-        result["fusion"] = ranker.summary()
+        file_stem = f"{FUSION}-{file_stem}"
         ranker.save(Path(args.out) / f"diagnostic-{file_stem}-{args.window}.lgb.txt")
 
     print(format_report(result))
@@ -136,61 +117,6 @@ def run(args: argparse.Namespace) -> int:
     atomic_write(out_path, lambda handle: handle.write(json.dumps(result, indent=1).encode("utf-8")))
     print(f"\nresults: {out_path}")
     return 0
-
-
-def _model_scorer(args, path: str, checkpoint: dict, data, candidates):
-    from tgnrank.eval.scoring import model_scorer_from_checkpoint
-    from tgnrank.train.device import select_device
-
-    check_batch_size(args.batch_size)
-    logger.info("Replaying %d history events through the model", len(candidates.history))
-    scorer, _ = model_scorer_from_checkpoint(checkpoint, data, candidates, select_device(args.gpu), args.batch_size)
-    return scorer, Path(path).stem
-
-
-def _scorer_factory(args, paths: list[str], checkpoints: dict[str, dict], weights, data):
-    """candidates -> the model's (or ensemble's) scorer for that window; None without a model."""
-    from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints, model_scorer_from_checkpoint
-    from tgnrank.train.device import select_device
-
-    if not checkpoints:
-        return None
-    device = select_device(args.gpu)
-    if len(checkpoints) == 1:
-        return lambda window: model_scorer_from_checkpoint(checkpoints[paths[0]], data, window, device, args.batch_size)[0]
-    return lambda window: ensemble_scorer_from_checkpoints(
-        list(checkpoints.values()), data, window, device, weights, args.batch_size
-    )[0]
-
-
-def _ensemble_scorer(args, checkpoints: dict[str, dict], weights, data, candidates):
-    """The ensemble scorer and its member scorers by name (see :func:`member_names`)."""
-    from tgnrank.eval.scoring import ensemble_scorer_from_checkpoints
-    from tgnrank.train.device import select_device
-
-    check_batch_size(args.batch_size)
-    paths = list(checkpoints)
-    logger.info("Replaying %d history events through each of the %d models", len(candidates.history), len(paths))
-    ensemble, scorers, _ = ensemble_scorer_from_checkpoints(
-        list(checkpoints.values()), data, candidates, select_device(args.gpu), weights, args.batch_size
-    )
-    return ensemble, dict(zip(member_names(paths), scorers))
-
-
-def split_quantiles(args: argparse.Namespace, checkpoints: dict[str, dict]) -> tuple[float, float]:
-    """The window's split quantiles: the flags when given, else the checkpoints' (which must agree),
-    else the training defaults (baselines alone); see :func:`tgnrank.eval.split_quantiles.window_quantiles`."""
-    from tgnrank.eval.split_quantiles import window_quantiles
-    from tgnrank.train.checkpoint import stored_config
-
-    configs = {path: stored_config(checkpoint) for path, checkpoint in checkpoints.items()}
-    return window_quantiles(configs, args.train_quantile, args.val_quantile)
-
-
-def member_names(paths: list[str]) -> list[str]:
-    """Each member's column name: its checkpoint's file name, or its path when two share a file name."""
-    stems = [Path(path).stem for path in paths]
-    return stems if len(set(stems)) == len(stems) else list(paths)
 
 
 def check_batch_size(batch_size: int | None) -> None:
