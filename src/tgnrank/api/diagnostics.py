@@ -22,7 +22,7 @@ from tgnrank.errors import ConfigError
 DEFAULT_KS = (100, 1000, 10000)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DiagnosticResult:
     """One diagnostic: ``raw`` (the results JSON as a dict) and, for a fusion, the fitted ``ranker``
     (:class:`~tgnrank.eval.fusion.FusedRanker`, e.g. ``ranker.booster`` is the LightGBM booster)."""

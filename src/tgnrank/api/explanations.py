@@ -17,7 +17,7 @@ from tgnrank.api.recommendations import recommendation_inputs
 DEAL_COLUMNS = ["company_id", "company", "investor_id", "investor", "day", "date"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InvestorExplanation:
     """Why one investor is ranked where it is for a company: ``explanation`` is the library's
     :class:`~tgnrank.eval.explain.Explanation`, ``recommendations`` the one-investor

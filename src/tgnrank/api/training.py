@@ -37,7 +37,7 @@ HISTORY_COLUMNS = {
 TEST_METRICS = ("test_ap", "test_auc", "new_node_test_ap", "new_node_test_auc")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrainedModel:
     """A checkpoint written by training: ``path`` and its contents (``checkpoint``, as
     :func:`tgnrank.train.checkpoint.load_checkpoint` returns it). :func:`tgnrank.diagnose`,
