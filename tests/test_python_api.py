@@ -15,6 +15,7 @@ import torch
 import tgnrank
 from tgnrank.cli.main import main
 from tgnrank.errors import ConfigError
+from tgnrank.train.records import TrainingCallbacks
 
 SMALL_MODEL = dict(use_memory=True, memory_dim=16, node_dim=16, time_dim=8, message_dim=16, n_degree=5, bs=200)
 SMALL_FLAGS = ["--use_memory", "--memory_dim", "16", "--node_dim", "16", "--time_dim", "8", "--message_dim", "16",
@@ -97,8 +98,17 @@ def test_training_reports_progress_to_a_callback_and_only_there(tmp_path, traine
     root, _, _ = trained
     config = tgnrank.TrainConfig(data="small", data_dir=str(root / "data"), prefix="cb", n_epoch=1, **SMALL_MODEL)
     seen = []
-    tgnrank.train_model(config, root=tmp_path, progress=lambda *event: seen.append(event))
+
+    class Epochs(TrainingCallbacks):
+        records = []
+
+        def on_epoch_end(self, record):
+            self.records.append(record)
+
+    result = tgnrank.train_model(config, root=tmp_path, progress=lambda *event: seen.append(event), callbacks=Epochs())
     assert capsys.readouterr() == ("", "")
+    assert [record.epoch for record in Epochs.records] == [0]
+    assert Epochs.records[0].train_loss == result.history["train_loss"][0]
     assert seen[0] == ("run 0 epoch 0", 0, seen[-1][2]) and seen[-1][1] == seen[-1][2] > 0
     assert all(stage == "run 0 epoch 0" for stage, _, _ in seen)
     with pytest.raises(TypeError, match="config must be a TrainConfig"):
