@@ -142,6 +142,7 @@ def test_diagnose_returns_dataframes_equal_to_the_command(trained, tmp_path, cap
     assert set(diagnostic.recall_curves["scorer"]) == set(metrics.index) - {"random"}
     assert diagnostic.fusion_importances is None and diagnostic.best_baseline in metrics.index
     assert diagnostic.report().startswith("Temporal validation diagnostic: dataset 'small'")
+    assert repr(diagnostic).startswith("DiagnosticResult(model='api-small', test window: ")
 
     assert main(["diagnose", "--model_path", str(path), "--auto_detect_params", "--data_dir", str(root / "data"),
                  "--k", "10,100", "--out", str(tmp_path)]) == 0

@@ -30,6 +30,12 @@ class DiagnosticResult:
     raw: dict
     ranker: object = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        window = self.raw["window"]
+        verdict = "" if self.model is None else f", beats it: {self.model_beats_best_baseline}"
+        return (f"DiagnosticResult(model={self.model!r}, {window['window']} window: {window['n_positives']:,} new links "
+                f"among {window['n_candidates']:,} candidate pairs, best baseline {self.best_baseline!r}{verdict})")
+
     @property
     def model(self) -> str | None:
         """The ranked model's column (``fusion``, ``ensemble`` or the checkpoint's name), None for baselines alone."""

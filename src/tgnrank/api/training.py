@@ -78,7 +78,7 @@ class TrainedModel:
         return frame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrainingResult:
     """What :func:`train_model` produced: one model per run (seed), a row per run and per epoch.
 
@@ -88,8 +88,8 @@ class TrainingResult:
     """
 
     models: list[TrainedModel]
-    runs: pd.DataFrame
-    history: pd.DataFrame
+    runs: pd.DataFrame = field(repr=False)
+    history: pd.DataFrame = field(repr=False)
     results_path: Path
 
     @property
