@@ -147,7 +147,7 @@ def test_calibration_and_fusion_are_refused_together(trained, fusion_path):
     from tgnrank.eval.calibration import Calibration
 
     data, _, path = trained
-    calibration = object.__new__(Calibration)
+    calibration = Calibration(t_start=0.0, t_end=1.0, n_positives=1, n_negatives=1, n_sampled_negatives=1, isotonic=None)
     with pytest.raises(ConfigError, match="--calibrate"):
         recommend_investors(load_checkpoint(path), data, 1, float(data.events.timestamps.max()), 3,
                             calibration=calibration, fusion=load_fusion(fusion_path))
