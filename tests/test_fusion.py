@@ -1,13 +1,15 @@
 """The learned fusion: pair features computed by hand, the fit/apply split, and a case that needs two signals."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
-from tgnrank.eval.fusion import FusionOptions, fit_fusion, fitting_windows
+from tgnrank.eval.fusion import FusionOptions, company_model_path, fit_fusion, fitting_windows
 from tgnrank.eval.metrics import ranking_metrics
-from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures
+from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures, _last_event_of_group
 from tgnrank.eval.protocol import build_candidates
 from tgnrank.eval.scoring import rank_candidates
 
@@ -35,7 +37,9 @@ def test_pair_features_match_hand_computed_values():
     static[1] = [1.0, 0.0]
     static[2] = [1.0, 0.0]
     static[3] = [0.0, 1.0]
-    edge = np.zeros((6, 1))
+    edge = np.zeros((6, 2))
+    edge[[1, 3]] = [2.0, 0.0]  # events in time order: 1-4, 3-6, 2-4, 2-5, 1-5 (the last in the window)
+    edge[[2, 4]] = [0.0, 1.0]
     features = PairFeatures.from_candidates(candidates, static, edge, half_life=10.0)
 
     # Investor 5 co-invested with company 1's investor 4 once (in company 2); investor 6 never.
@@ -59,6 +63,10 @@ def test_pair_features_match_hand_computed_values():
     # Static profile: investors 4 and 5 funded only [1, 0]-companies, 6 only a [0, 1]-company.
     assert _feature(features, "static_similarity")[0].tolist() == pytest.approx([1.0, 1.0, 0.0])
     assert _feature(features, "static_share")[0].tolist() == pytest.approx([1.0, 1.0, 0.0])
+    # Decayed deals in company 1's profile: 4 funded [1, 0]-companies 10 days ago (0.5) and now (1).
+    assert _feature(features, "log_decayed_category_deals")[0].tolist() == pytest.approx(np.log1p([1.5, 1.0, 0.0]))
+    # Company 1's last round is of the first kind, as are all of 4's deals; 5 and 6 did the second kind only.
+    assert _feature(features, "recent_round_similarity")[0].tolist() == pytest.approx([1.0, 0.0, 0.0])
 
 
 def test_follow_features_count_who_entered_a_company_after_whom():
@@ -155,6 +163,7 @@ def test_fusion_never_reads_the_labels_of_the_window_it_ranks():
     )
     again = fit_fusion(corrupted, 10.0, 20.0, static, edge, options)
     assert again.booster.model_to_string() == ranker.booster.model_to_string()
+    assert again.company_booster.model_to_string() == ranker.company_booster.model_to_string()
 
 
 def test_fitting_windows_skip_earlier_windows_without_positives():
@@ -177,11 +186,15 @@ def test_saved_fusion_reloads_with_the_same_predictions(tmp_path):
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
     ranker = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(fusion_windows=1, fusion_trees=5, fusion_min_leaf=5))
-    path = tmp_path / "fusion.txt"
+    path = tmp_path / "fusion.lgb.txt"
     ranker.save(path)
     rows = np.random.default_rng(0).random((10, len(ranker.feature_names)))
     reloaded = lightgbm.Booster(model_file=str(path))
     np.testing.assert_allclose(reloaded.predict(rows), ranker.booster.predict(rows))
+    assert company_model_path(path) == tmp_path / "fusion.companies.lgb.txt"
+    companies = np.random.default_rng(1).random((10, len(ranker.company_feature_names)))
+    reloaded = lightgbm.Booster(model_file=str(company_model_path(path)))
+    np.testing.assert_allclose(reloaded.predict(companies), ranker.company_booster.predict(companies))
 
 
 def test_fused_pair_scores_equal_the_block_scores_in_any_order():
@@ -196,3 +209,35 @@ def test_fused_pair_scores_equal_the_block_scores_in_any_order():
     rows = rng.integers(0, test.n_companies, 50)
     cols = rng.integers(0, test.n_investors, 50)
     np.testing.assert_allclose(scorer.score_pairs(rows, cols), block[rows, cols], rtol=1e-6)
+
+
+def test_the_last_event_of_each_group_breaks_ties_by_event_order():
+    timestamps = np.array([1.0, 5.0, 5.0, 2.0, 0.0])
+    groups = np.array([0, 0, 0, 2, 2])
+    assert _last_event_of_group(timestamps, groups, 4).tolist() == [2, 0, 3, 0]
+
+
+def test_company_rates_spread_each_company_s_expected_links_and_keep_its_order():
+    from scipy.special import logsumexp
+
+    events, *_ = _two_signal_events(5)
+    static = np.zeros((101, 1))
+    edge = np.zeros((len(events) + 1, 1))
+    options = FusionOptions(fusion_windows=2, fusion_negatives=30, fusion_trees=10, fusion_min_leaf=5)
+    within = fit_fusion(events, 10.0, 20.0, static, edge, dataclasses.replace(options, fusion_company_rates=False))
+    across = fit_fusion(events, 10.0, 20.0, static, edge, options)
+    assert within.company_booster is None and across.booster.model_to_string() == within.booster.model_to_string()
+    test = build_candidates(events, 20.0, 30.0)
+    plain, rated = within.scorer(test, static, edge), across.scorer(test, static, edge)
+    plain_scores, rated_scores = plain.score_block(0, test.n_companies), rated.score_block(0, test.n_companies)
+    is_candidate = test.block_mask(0, test.n_companies)
+    # exp(score) summed over a company's candidates is its expected number of new links ...
+    totals = logsumexp(np.where(is_candidate, rated_scores, -np.inf), axis=1)
+    np.testing.assert_allclose(totals, rated.log_rates, rtol=1e-6)
+    # ... and within a company the scores move by one constant, so its order (MRR) is the lambdarank one.
+    shift = np.where(is_candidate, rated_scores - plain_scores, np.nan)
+    np.testing.assert_allclose(np.nanmax(shift, axis=1), np.nanmin(shift, axis=1), atol=1e-9)
+    plain_metrics = ranking_metrics(rank_candidates(test, plain).ranks)
+    rated_metrics = ranking_metrics(rank_candidates(test, rated).ranks)
+    assert rated_metrics["mrr"] == pytest.approx(plain_metrics["mrr"])
+    assert set(across.summary()["company_importances"]) == set(across.company_feature_names)

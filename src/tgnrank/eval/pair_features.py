@@ -13,7 +13,9 @@ of the window is ever read. Features come in three kinds:
   how many of c's investors co-invested with i, how often i entered companies after c's investors
   had (raw and recency-decayed) or in the same round as them, the cosine similarity of c's static features with
   the mean static features of the companies i funded, and the same for the round-type mix (mean edge
-  features) of c's rounds and of i's deals.
+  features) of c's rounds and of i's deals; i's recency-decayed deals weighted by c's static features
+  (with categories one-hot: its recent deals in c's categories), and the cosine of c's last round with
+  i's recency-decayed round mix (is i active lately at the stage c has reached).
 
 ``PairFeatures.block(row_start, row_stop)`` returns a (rows, I, F) float32 array for candidate
 companies ``[row_start, row_stop)`` against every investor of the grid, so the fusion ranks the
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from tgnrank.data.arrays import unit_rows
+from tgnrank.data.arrays import ZERO_NORM, unit_rows
 from tgnrank.eval.baselines import (
     RECENCY_HALF_LIFE_DAYS,
     CoinvestmentScorer,
@@ -67,6 +69,8 @@ PAIR_FEATURES = (
     "static_similarity",
     "static_share",
     "round_mix_similarity",
+    "log_decayed_category_deals",
+    "recent_round_similarity",
 )
 FEATURE_NAMES = INVESTOR_FEATURES + COMPANY_FEATURES + PAIR_FEATURES
 
@@ -96,10 +100,20 @@ class PairFeatures:
     investor_static_share: np.ndarray  # (I, S) mean static features of the companies each investor funded
     company_rounds: np.ndarray  # (C, E) unit rows
     investor_rounds: np.ndarray  # (I, E) unit rows
+    investor_decayed_static: np.ndarray  # (I, S) sum over i's deals of decay * the company's static features
+    company_last_round: np.ndarray  # (C, E) unit rows: the column-scaled edge features of c's latest event
+    investor_decayed_rounds: np.ndarray  # (I, E) unit rows of the decay-weighted sum of i's deals' edge features
 
     @property
     def names(self) -> tuple[str, ...]:
         return FEATURE_NAMES
+
+    def company_matrix(self) -> np.ndarray:
+        """(C, F_c) float32 features of each candidate company alone (:func:`company_matrix_names`): its
+        activity columns, static features, round mix and last round."""
+        return np.hstack(
+            [self.company_columns, self.company_static_raw, self.company_rounds, self.company_last_round]
+        ).astype(np.float32)
 
     @classmethod
     def from_candidates(
@@ -129,6 +143,12 @@ class PairFeatures:
         company_rounds = unit_rows(_mean_by_group(round_features, rows, len(graph.companies)))[
             graph.candidate_rows
         ]
+        decayed_by_investor = sparse.csr_matrix(
+            (decay, (cols, np.arange(len(cols)))), shape=(len(graph.investors), len(cols))
+        )
+        last_event = _last_event_of_group(history.timestamps, rows, len(graph.companies))
+        # Each column scaled to at most 1 so that an amount column does not outweigh the round types.
+        scaled_rounds = round_features / np.maximum(np.abs(round_features).max(axis=0), ZERO_NORM)
         return cls(
             candidates=candidates,
             investor_columns=_investor_columns(history, cols, len(graph.investors), t_start, half_life),
@@ -149,6 +169,9 @@ class PairFeatures:
             investor_static_share=investor_static_share,
             company_rounds=company_rounds,
             investor_rounds=investor_rounds,
+            investor_decayed_static=np.asarray(decayed_by_investor @ static_node_features[history.sources]),
+            company_last_round=unit_rows(scaled_rounds[last_event[graph.candidate_rows]]),
+            investor_decayed_rounds=unit_rows(np.asarray(decayed_by_investor @ scaled_rounds)),
         )
 
     def block(self, row_start: int, row_stop: int) -> np.ndarray:
@@ -173,6 +196,9 @@ class PairFeatures:
         pairs[:, :, 9] = self.company_static[row_start:row_stop] @ self.investor_static.T
         pairs[:, :, 10] = self.company_static_raw[row_start:row_stop] @ self.investor_static_share.T
         pairs[:, :, 11] = self.company_rounds[row_start:row_stop] @ self.investor_rounds.T
+        weighted = self.company_static_raw[row_start:row_stop] @ self.investor_decayed_static.T
+        pairs[:, :, 12] = np.sign(weighted) * np.log1p(np.abs(weighted))  # static features may be signed
+        pairs[:, :, 13] = self.company_last_round[row_start:row_stop] @ self.investor_decayed_rounds.T
         return out
 
     def _decayed_coinvestment(self, history_rows: np.ndarray) -> np.ndarray:
@@ -195,6 +221,16 @@ class PairFeatures:
         own = self.decayed_links[history_rows]
         own.data[:] = 1.0
         return (own @ self.coinvestors).toarray()
+
+
+def company_matrix_names(n_static: int, n_edge: int) -> tuple[str, ...]:
+    """Column names of :meth:`PairFeatures.company_matrix` for S static and E edge features."""
+    return (
+        COMPANY_FEATURES
+        + tuple(f"static_{k}" for k in range(n_static))
+        + tuple(f"round_mix_{k}" for k in range(n_edge))
+        + tuple(f"last_round_{k}" for k in range(n_edge))
+    )
 
 
 def _investor_columns(history, cols: np.ndarray, n_investors: int, t_start: float, half_life: float) -> np.ndarray:
@@ -280,6 +316,16 @@ def _coinvestor_graph(links: sparse.csr_matrix) -> sparse.csr_matrix:
     shared.eliminate_zeros()
     shared.data[:] = 1.0
     return shared
+
+
+def _last_event_of_group(timestamps: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups,) index of each group's latest event (the last in order among ties; 0 for an empty group)."""
+    order = np.lexsort((np.arange(len(groups)), timestamps, groups))
+    sorted_groups = groups[order]
+    run_ends = np.flatnonzero(np.append(sorted_groups[1:] != sorted_groups[:-1], True))
+    last = np.zeros(n_groups, dtype=np.int64)
+    last[sorted_groups[run_ends]] = order[run_ends]
+    return last
 
 
 def _mean_by_group(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
