@@ -79,7 +79,10 @@ def test_model_and_learned_ranker_columns(data, tmp_path, capsys):
     fit_end = window_bounds(data.events, "val")[1]
     assert result["new_company_ranker"]["windows"][0]["t_end"] == fit_end
     assert (tmp_path / "out" / "diagnostic-m-test-new_companies.lgb.txt").exists()
-    assert "new_company_ranker" in capsys.readouterr().out
+    assert part["fusion"]["windows"] == result["new_company_ranker"]["windows"]
+    text = capsys.readouterr().out
+    assert "'new_company_ranker' is the learned fusion (LightGBM lambdarank), fitted on" in text
+    assert "Ensemble" not in text
 
 
 def test_flags_of_the_other_scope_are_refused(data, tmp_path, capsys):

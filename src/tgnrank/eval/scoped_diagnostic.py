@@ -50,7 +50,9 @@ def run_scoped_diagnostic(
     """``{"dataset", "scope", "parts": {part: run_diagnostic's dict}}`` for every part of ``parts``.
 
     ``model_scorers`` maps a part to the model's scorer there; ``rankers`` a part to (name, scorer) of
-    a learned ranker, which then takes the model's column and the model (if any) becomes its member.
+    a learned ranker, which then takes the model's column and the model (if any) becomes its member;
+    a :class:`~tgnrank.eval.fusion.FusedScorer` ranker's fitting windows and importances are stored
+    under the part's ``fusion`` key, as the diagnostic stores the fusion's.
     """
     model_scorers, rankers = dict(model_scorers or {}), dict(rankers or {})
     categories = node_categories(data)
@@ -63,6 +65,9 @@ def run_scoped_diagnostic(
             members = {model_name: scorer} if scorer is not None else {}
             name, scorer = rankers[part]
         results[part] = run_diagnostic(data, candidates, scorer, name, part_options, progress, members, extra)
+        if part in rankers and hasattr(rankers[part][1], "ranker"):
+            # the report then names it a learned LightGBM ranker with its fitting windows, not an ensemble
+            results[part]["fusion"] = rankers[part][1].ranker.summary()
     return {"dataset": data.name, "scope": scope, "parts": results}
 
 
