@@ -183,21 +183,30 @@ def _group_equal_rows(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     """
     words = _words(matrix)
     columns = torch.unique(torch.linspace(0, words.shape[1] - 1, HASHED_WORDS).round().long())
-    hashes = (words[:, columns] * _hash_coefficients(len(columns))).sum(dim=1)
-    _, group = torch.unique(hashes, return_inverse=True)
+    hashed = words[:, columns].long() & 0xFFFFFFFF
+    _, group = torch.unique((hashed * _hash_coefficients(len(columns))).sum(dim=1), return_inverse=True)
     first_row = _first_of_groups(group)
-    if not torch.equal(words, words[first_row[group]]):
+    if not _rows_equal(words, first_row[group]):
         _, group = torch.unique(words, dim=0, return_inverse=True)
         first_row = _first_of_groups(group)
     return first_row, group
 
 
 def _words(matrix: torch.Tensor) -> torch.Tensor:
-    """``(N, w)`` elements as non-negative 32-bit words in int64 ``(N, w * size / 4)`` (at least one word each)."""
+    """``(N, w)`` elements as integer words (``(N, w * size / 4)`` int32, or int16 for 1- and 2-byte elements)."""
     bits = _bits(matrix)
     if bits.element_size() >= 4:
-        return bits.contiguous().view(torch.int32).long() & 0xFFFFFFFF
-    return bits.long() & 0xFFFF
+        return bits.contiguous().view(torch.int32)
+    return bits.to(torch.int16)
+
+
+def _rows_equal(words: torch.Tensor, other_rows: torch.Tensor, chunk: int = 1 << 16) -> bool:
+    """Whether each row ``k`` of ``words`` equals row ``other_rows[k]``, a chunk of rows at a time
+    (so the check needs no second copy of the matrix)."""
+    return all(
+        torch.equal(words[first:first + chunk], words[other_rows[first:first + chunk]])
+        for first in range(0, len(words), chunk)
+    )
 
 
 def _hash_coefficients(n_words: int) -> torch.Tensor:
