@@ -73,15 +73,47 @@ class NodeFeatureEncoder(nn.Module):
 
 
 @dataclass(frozen=True)
+class FactoredRows:
+    """Table rows ``base[node_of[r]] + extra[r] @ extra_weight.T`` without materialising them.
+
+    ``base (U, d)`` per distinct node, ``node_of (P,)`` the node of every row, ``extra (P, a)`` the
+    row's own inputs (time-aware features, ``a`` small) and ``extra_weight (d, a)``. Linear maps of a
+    row split the same way, so projecting costs ``U`` rows of ``d`` inputs plus ``P`` rows of ``a``.
+    """
+
+    base: torch.Tensor
+    node_of: torch.Tensor
+    extra: torch.Tensor
+    extra_weight: torch.Tensor
+
+    def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
+        """The rows ``rows (R,)``, materialised: ``(R, d)`` (``dim`` must be 0, as for a tensor)."""
+        if dim != 0:
+            raise ValueError(f"FactoredRows selects rows only (dim 0), got dim {dim}")
+        return self.base.index_select(0, self.node_of.index_select(0, rows)) + nn.functional.linear(
+            self.extra.index_select(0, rows), self.extra_weight
+        )
+
+
+def project_rows(table, weight: torch.Tensor) -> torch.Tensor:
+    """``table @ weight.T`` for a ``(P, d)`` tensor or :class:`FactoredRows`: ``(P, out)``."""
+    if not isinstance(table, FactoredRows):
+        return nn.functional.linear(table, weight)
+    per_node = nn.functional.linear(table.base, weight).index_select(0, table.node_of)
+    return per_node + nn.functional.linear(table.extra, weight @ table.extra_weight)
+
+
+@dataclass(frozen=True)
 class NeighborSlots:
     """The ``k`` neighbour slots of ``Q`` query rows, for one layer.
 
-    Neighbour representations are rows of ``table (R, d)`` picked by ``rows (Q, k)``, so that a node
-    seen in many slots is projected once. ``deltas (Q, k)`` query time minus interaction time,
-    ``edge_features (Q, k, e)``, ``padding (Q, k)`` True where there is no neighbour.
+    Neighbour representations are rows of ``table (R, d)`` (a tensor or :class:`FactoredRows`)
+    picked by ``rows (Q, k)``, so that a node seen in many slots is projected once. ``deltas (Q, k)``
+    query time minus interaction time, ``edge_features (Q, k, e)``, ``padding (Q, k)`` True where
+    there is no neighbour.
     """
 
-    table: torch.Tensor
+    table: "torch.Tensor | FactoredRows"
     rows: torch.Tensor
     deltas: torch.Tensor
     edge_features: torch.Tensor
@@ -94,8 +126,9 @@ class TemporalAttention(nn.Module):
     Query ``[h_node, time_encoding(0)]``, keys and values ``[h_neighbour, edge_features,
     time_encoding(delta)]``, as ``torch.nn.MultiheadAttention`` with ``kdim = vdim = d + e + t`` would
     compute them, except that the key/value projection is split by input part: the neighbour part
-    is projected once per distinct table row, and padded slots are not projected at all (they are
-    masked anyway). A node with no neighbour gets a zero attention output, as in TGN.
+    is projected once per distinct table row and the time part once per distinct delta, and padded
+    slots are not computed at all (the softmax runs over each row's filled slots). A node with no
+    neighbour gets a zero attention output, as in TGN.
     ``h (Q, d)``, ``query_time (Q, t)``, slots of ``Q`` rows -> ``(Q, d)``.
     """
 
@@ -121,33 +154,49 @@ class TemporalAttention(nn.Module):
     def forward(self, h, query_time, slots: NeighborSlots, encode_time) -> torch.Tensor:
         n_rows, k = slots.padding.shape
         head_dim = self.query_dim // self.n_head
-        keys, values = self._keys_and_values(slots, encode_time).view(n_rows, k, 2, self.n_head, head_dim).unbind(2)
+        # Only the filled slots are computed: each belongs to one query row, and the softmax and the
+        # weighted sum run over the slots of a row (padded slots would get zero weight anyway).
+        filled = torch.nonzero(~slots.padding.reshape(-1)).squeeze(1)
+        row_of_slot = torch.div(filled, k, rounding_mode="floor")
+        keys, values = self._keys_and_values(slots, filled, encode_time).view(-1, 2, self.n_head, head_dim).unbind(1)
         query = self.query(torch.cat([h, query_time], dim=1)).view(n_rows, self.n_head, head_dim)
-        scores = torch.einsum("qhd,qkhd->qhk", query, keys) / head_dim**0.5
+        scores = (keys * query.index_select(0, row_of_slot)).sum(dim=-1) / head_dim**0.5
+        weights = nn.functional.dropout(segment_softmax(scores, row_of_slot, n_rows), self.dropout, self.training)
+        attended = values.new_zeros(n_rows, self.n_head, head_dim)
+        attended = attended.index_add(0, row_of_slot, weights.unsqueeze(-1) * values)
+        # A row without any neighbour attends to nothing: zero output, as in TGN.
         no_neighbor = slots.padding.all(dim=1)
-        # Rows without any neighbour would softmax over -inf only (NaN): give them zeros instead,
-        # their output is zeroed below.
-        masked = slots.padding & ~no_neighbor.unsqueeze(1)
-        scores = scores.masked_fill(masked.unsqueeze(1), float("-inf"))
-        weights = nn.functional.dropout(torch.softmax(scores, dim=-1), self.dropout, self.training)
-        attended = torch.einsum("qhk,qkhd->qhd", weights, values).reshape(n_rows, self.query_dim)
-        attended = self.output(attended).masked_fill(no_neighbor.unsqueeze(1), 0.0)
+        attended = self.output(attended.reshape(n_rows, self.query_dim)).masked_fill(no_neighbor.unsqueeze(1), 0.0)
         return self.merge(attended, h)
 
-    def _keys_and_values(self, slots: NeighborSlots, encode_time) -> torch.Tensor:
-        """``(Q * k, 2 * query_dim)`` keys and values, zero in padded slots."""
+    def _keys_and_values(self, slots: NeighborSlots, filled: torch.Tensor, encode_time) -> torch.Tensor:
+        """``(F, 2 * query_dim)`` keys and values of the ``filled (F,)`` slots (flat positions in ``Q * k``).
+
+        The node part is projected once per table row and the time part once per distinct time delta
+        (a batch's deltas are differences of few distinct days), then both are gathered per slot.
+        """
         node_dim, edge_dim, _ = self.parts
         weight = self.key_value_weight
-        filled = torch.nonzero(~slots.padding.reshape(-1)).squeeze(1)
-        node_part = nn.functional.linear(slots.table, weight[:, :node_dim])[slots.rows.reshape(-1)[filled]]
-        time_encoding = encode_time(slots.deltas.reshape(-1)[filled])
-        time_part = nn.functional.linear(time_encoding, weight[:, node_dim + edge_dim :])
-        projected = node_part + time_part + self.key_value_bias
+        node_part = project_rows(slots.table, weight[:, :node_dim])
+        deltas, delta_of_slot = torch.unique(slots.deltas.reshape(-1).index_select(0, filled), return_inverse=True)
+        time_part = nn.functional.linear(encode_time(deltas), weight[:, node_dim + edge_dim :], self.key_value_bias)
+        rows = slots.rows.reshape(-1).index_select(0, filled)
+        projected = node_part.index_select(0, rows) + time_part.index_select(0, delta_of_slot)
         if edge_dim:
-            edge_features = slots.edge_features.reshape(-1, edge_dim)[filled]
+            edge_features = slots.edge_features.reshape(-1, edge_dim).index_select(0, filled)
             projected = projected + nn.functional.linear(edge_features, weight[:, node_dim : node_dim + edge_dim])
-        dense = projected.new_zeros(slots.padding.numel(), 2 * self.query_dim)
-        return dense.index_put((filled,), projected)
+        return projected
+
+
+def segment_softmax(scores: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
+    """Softmax of ``scores (F, H)`` over the rows of each segment: ``segment (F,)`` ids in ``0..n_segments-1``."""
+    index = segment.unsqueeze(1).expand_as(scores)
+    # The maximum only keeps exp() in range; softmax does not depend on it, so it needs no gradient.
+    maxima = scores.new_full((n_segments, scores.shape[1]), float("-inf"))
+    maxima = maxima.scatter_reduce(0, index, scores.detach(), reduce="amax")
+    exponentials = torch.exp(scores - maxima.index_select(0, segment))
+    sums = exponentials.new_zeros(n_segments, scores.shape[1]).index_add(0, segment, exponentials)
+    return exponentials / sums.index_select(0, segment)
 
 
 class GraphSumLayer(nn.Module):
@@ -162,7 +211,7 @@ class GraphSumLayer(nn.Module):
         self.output_linear = nn.Linear(2 * embedding_dim + time_dim, embedding_dim)
 
     def forward(self, h, query_time, slots: NeighborSlots, encode_time) -> torch.Tensor:
-        neighbors = slots.table[slots.rows]
+        neighbors = slots.table.index_select(0, slots.rows.reshape(-1)).view(*slots.rows.shape, -1)
         inputs = torch.cat([neighbors, encode_time(slots.deltas), slots.edge_features], dim=2)
         messages = self.neighbor_linear(inputs).masked_fill(slots.padding.unsqueeze(2), 0.0)
         return self.output_linear(torch.cat([torch.relu(messages.sum(dim=1)), h, query_time], dim=1))
@@ -181,10 +230,11 @@ class GraphEmbedding(nn.Module):
         return len(self.layers)
 
     def forward(self, features, memory, row_of, neighborhood: Neighborhood, time_diffs=None) -> torch.Tensor:
-        """``features``/``memory`` ``(U, d)`` per distinct node (memory may be None), ``row_of (N_total,)``
-        the distinct node of every neighbourhood row -> ``(n_queries, d)``."""
-        # Before the first layer a row's representation depends on its node only, so it is kept
-        # per distinct node; after it, every row has its own.
+        """``features``/``memory`` ``(U, d)`` per table row (memory may be None; features may be
+        :class:`FactoredRows`, memory included), ``row_of (N_total,)`` the table row of every
+        neighbourhood row -> ``(n_queries, d)``."""
+        # Before the first layer a row's representation depends on its node (and, with time-aware
+        # features, its time) only, so it is kept per table row; after it, every row has its own.
         table = features if memory is None else features + memory
         n_first, k = neighborhood.n_queries, neighborhood.n_neighbors
         for depth, layer in enumerate(self.layers, start=1):
@@ -196,10 +246,10 @@ class GraphEmbedding(nn.Module):
                 edge_features=neighborhood.edge_features[:rows],
                 padding=neighborhood.padding[:rows],
             )
-            h = table[row_of[:rows]]
+            h = table.index_select(0, row_of[:rows])
             table = layer(h, self.time_encoder(h.new_zeros(rows)), slots, self.time_encoder)
             row_of = torch.arange(rows, device=table.device)
-        return table[row_of[:n_first]]
+        return table.index_select(0, row_of[:n_first])
 
 
 class IdentityEmbedding(nn.Module):

@@ -58,7 +58,7 @@ class Memory(nn.Module):
 
     def read(self, nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(N,)`` node ids -> memory ``(N, memory_dim)`` and last-update times ``(N,)``."""
-        return self.memory[nodes], self.last_update[nodes]
+        return self.memory.index_select(0, nodes), self.last_update.index_select(0, nodes)
 
     def write(self, nodes: torch.Tensor, values: torch.Tensor, times: torch.Tensor) -> None:
         """Set the memory of distinct ``nodes (U,)`` to ``values (U, memory_dim)`` as of ``times (U,)``."""
@@ -69,7 +69,8 @@ class Memory(nn.Module):
 
     def pending(self, nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pending state of ``nodes (N,)``: whether each has a message ``(N,)``, messages, times."""
-        return self.has_pending[nodes], self.pending_messages[nodes], self.pending_times[nodes]
+        return (self.has_pending.index_select(0, nodes), self.pending_messages.index_select(0, nodes),
+                self.pending_times.index_select(0, nodes))
 
     def store_pending(self, nodes: torch.Tensor, messages: torch.Tensor, times: torch.Tensor) -> None:
         """Replace the pending message of distinct ``nodes (U,)`` with ``messages (U, D)`` at ``times (U,)``."""

@@ -25,6 +25,7 @@ Differences from the original code, none of which changes a result on bipartite 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,12 @@ from torch import nn
 
 from tgnrank.errors import ConfigError
 from tgnrank.model.config import ModelConfig
-from tgnrank.model.embedding import Neighborhood, NodeFeatureEncoder, build_embedding_module
+from tgnrank.model.embedding import GraphEmbedding, Neighborhood, NodeFeatureEncoder, build_embedding_module
 from tgnrank.model.link_predictor import LinkPredictor
 from tgnrank.model.memory import Memory, MemoryBackup
 from tgnrank.model.memory_updater import MemoryUpdater
 from tgnrank.model.messages import build_aggregator, build_message_function
+from tgnrank.model.node_inputs import distinct_pairs, sample_neighborhood, time_aware_table
 from tgnrank.model.time_encoding import TimeEncoder, time_shift_statistics
 
 EMBEDDING_CHUNK = 4096
@@ -136,7 +138,7 @@ class TGN(nn.Module):
         batch = len(sources)
         nodes = np.concatenate([sources, destinations, negatives.reshape(-1)])
         times = np.concatenate([timestamps, timestamps, np.repeat(timestamps, n_neg)])
-        module_output, scored, view = self._embed(nodes, times, n_neighbors)
+        module_output, scored, view = self._embed_distinct(nodes, times, n_neighbors)
         if self.memory is not None:
             self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
         source_h, destination_h, negative_h = scored[:batch], scored[batch : 2 * batch], scored[2 * batch :]
@@ -204,6 +206,17 @@ class TGN(nn.Module):
 
     # ----------------------------------------------------------------- embeddings
 
+    def _embed_distinct(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int):
+        """:meth:`_embed` of each distinct (node, time) pair once, expanded back to the ``N`` rows
+        (the view's ``row_of`` then maps those rows, as for :meth:`_embed`)."""
+        pair_nodes, pair_times, pair_of = distinct_pairs(nodes, times)
+        module_output, scored, view = self._embed(pair_nodes, pair_times, n_neighbors)
+        pair_of = torch.as_tensor(pair_of, device=self.device)
+        expand = lambda rows: None if rows is None else rows.index_select(0, pair_of)  # noqa: E731
+        if view is not None:
+            view = dataclasses.replace(view, row_of=view.row_of.index_select(0, pair_of))
+        return expand(module_output), expand(scored), view
+
     def _embed(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int):
         """Embed ``nodes (N,)`` at ``times (N,)``: returns the embedding module's output ``(N, d)``,
         the embeddings to score ``(N, d)`` (the memory with ``dyrep``) and the :class:`MemoryView`."""
@@ -221,13 +234,13 @@ class TGN(nn.Module):
             memory = view.memory
             if self.config.embedding_module == "time":
                 query_times = torch.as_tensor(np.array(times), device=self.device)
-                since_update = query_times - view.last_update[row_of[: len(nodes)]]
+                since_update = query_times - view.last_update.index_select(0, row_of[: len(nodes)])
                 time_diffs = ((since_update - self.time_shift[0]) / self.time_shift[1]).float()
         module_output = None
         if needs_module:
-            features, memory, row_of = self._node_inputs(distinct, row_of, memory, neighborhood)
-            module_output = self.embedding(features, memory, row_of, neighborhood, time_diffs)
-        scored = memory[row_of[: len(nodes)]] if self.config.dyrep else module_output
+            features, table_memory, table_row_of = self._node_inputs(distinct, row_of, memory, neighborhood)
+            module_output = self.embedding(features, table_memory, table_row_of, neighborhood, time_diffs)
+        scored = memory.index_select(0, row_of[: len(nodes)]) if self.config.dyrep else module_output
         return module_output, scored, view
 
     def _node_inputs(self, distinct, row_of, memory, neighborhood: Neighborhood):
@@ -238,22 +251,15 @@ class TGN(nn.Module):
         distinct pair, with that node's memory.
         """
         if self.activity_features is None:
-            return self.feature_encoder(self.node_features[distinct]), memory, row_of
-        pairs, pair_of_row = np.unique(
-            np.stack([neighborhood.node_ids.astype(np.float64), neighborhood.times]), axis=1, return_inverse=True
-        )
-        pair_nodes = pairs[0].astype(np.int64)
-        activity = torch.as_tensor(self.activity_features(pair_nodes, pairs[1]), device=self.device)
-        pair_nodes_t = torch.as_tensor(pair_nodes, device=self.device)
-        features = self.feature_encoder(torch.cat([self.node_features[pair_nodes_t], activity], dim=1))
-        if memory is not None:
-            memory = memory[torch.searchsorted(distinct, pair_nodes_t)]
-        return features, memory, torch.as_tensor(pair_of_row.reshape(-1), device=self.device)
+            return self.feature_encoder(self.node_features.index_select(0, distinct)), memory, row_of
+        factored = isinstance(self.embedding, GraphEmbedding) and self.feature_encoder.projection is not None
+        return time_aware_table(self.feature_encoder, self.node_features, self.activity_features, distinct, memory,
+                                neighborhood, factored)
 
     def _sample_neighborhood(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int, n_hops: int) -> Neighborhood:
         """One neighbour lookup per level for all rows of that level (see :class:`Neighborhood`)."""
         if n_hops == 0:
-            return Neighborhood(torch.as_tensor(nodes, device=self.device), (len(nodes),), 0, node_ids=nodes, times=times)
+            return sample_neighborhood(self.neighbor_finder, nodes, times, n_neighbors, 0, self.edge_features)
         if isinstance(n_neighbors, bool) or int(n_neighbors) != n_neighbors or n_neighbors < 1:
             raise ConfigError(
                 f"n_degree must be an integer >= 1 for embedding_module {self.config.embedding_module}, "
@@ -263,29 +269,7 @@ class TGN(nn.Module):
             raise ValueError(
                 f"embedding module {self.config.embedding_module!r} needs a neighbour finder; call set_neighbor_finder"
             )
-        level_nodes, level_times = [nodes], [times]
-        edge_idxs, edge_deltas = [], []
-        for _ in range(n_hops):
-            neighbors, edges, edge_times = self.neighbor_finder.get_temporal_neighbor(
-                level_nodes[-1], level_times[-1], n_neighbors
-            )
-            edge_idxs.append(edges)
-            edge_deltas.append(level_times[-1][:, None] - edge_times)
-            level_nodes.append(neighbors.reshape(-1))
-            level_times.append(np.repeat(level_times[-1], n_neighbors))
-        all_nodes = torch.as_tensor(np.concatenate(level_nodes), device=self.device)
-        inner_edges = torch.as_tensor(np.concatenate(edge_idxs), device=self.device)
-        n_inner = inner_edges.shape[0]
-        return Neighborhood(
-            nodes=all_nodes,
-            level_sizes=tuple(len(level) for level in level_nodes),
-            n_neighbors=n_neighbors,
-            edge_features=self.edge_features[inner_edges],
-            edge_deltas=torch.as_tensor(np.concatenate(edge_deltas), dtype=torch.float32, device=self.device),
-            padding=all_nodes[len(nodes) : len(nodes) + n_inner * n_neighbors].reshape(n_inner, n_neighbors) == 0,
-            node_ids=np.concatenate(level_nodes),
-            times=np.concatenate(level_times),
-        )
+        return sample_neighborhood(self.neighbor_finder, nodes, times, n_neighbors, n_hops, self.edge_features)
 
     # ----------------------------------------------------------------- memory
 
@@ -295,12 +279,13 @@ class TGN(nn.Module):
         memory, last_update = self.memory.read(distinct)
         applied = torch.zeros_like(distinct, dtype=torch.bool)
         if not self.config.memory_update_at_end:
-            has_pending, messages, times = self.memory.pending(distinct)
-            if bool(has_pending.any()):
-                rows = torch.nonzero(has_pending).squeeze(1)
-                updated = self.memory_updater(self.message_function(messages[rows]), memory[rows])
+            has_pending = self.memory.has_pending.index_select(0, distinct)
+            rows = torch.nonzero(has_pending).squeeze(1)
+            if len(rows):  # only the pending rows are read, updated and written back
+                _, messages, times = self.memory.pending(distinct.index_select(0, rows))
+                updated = self.memory_updater(self.message_function(messages), memory.index_select(0, rows))
                 memory = memory.index_put((rows,), updated)
-                last_update = last_update.index_put((rows,), times[rows])
+                last_update = last_update.index_put((rows,), times)
                 applied = has_pending
         return MemoryView(distinct, row_of, memory, last_update, applied)
 
@@ -314,7 +299,8 @@ class TGN(nn.Module):
         if not self.config.memory_update_at_end:
             involved = torch.unique(view.row_of[: 2 * batch])
             committed = involved[view.applied[involved]]
-            self.memory.write(view.nodes[committed], view.memory[committed], view.last_update[committed])
+            memory = view.memory.index_select(0, committed)
+            self.memory.write(view.nodes[committed], memory, view.last_update[committed])
             self.memory.clear_pending(view.nodes[involved])
         node_ids, raw_messages, times = self._raw_messages(sources, destinations, timestamps, edge_idxs, module_output)
         nodes, messages, message_times = self.aggregator(node_ids, raw_messages, times)
@@ -338,7 +324,8 @@ class TGN(nn.Module):
         destinations_t = torch.as_tensor(destinations, device=device)
         times_t = torch.as_tensor(timestamps, device=device)
         memory_of = self.memory.memory
-        source_memory, destination_memory = memory_of[sources_t], memory_of[destinations_t]
+        source_memory = memory_of.index_select(0, sources_t)
+        destination_memory = memory_of.index_select(0, destinations_t)
         if module_output is not None:  # rows: sources, then destinations, then anything else
             source_h, destination_h = module_output[:batch], module_output[batch : 2 * batch]
         own_source = source_h if self.config.use_source_embedding_in_message else source_memory

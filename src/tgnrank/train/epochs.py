@@ -60,7 +60,7 @@ class RunParts:
         loss = config.objective
         return cls(
             model=model,
-            optimizer=torch.optim.Adam(model.parameters(), lr=config.optim.lr),
+            optimizer=make_optimizer(model, config.optim.lr, device),
             criterion=make_pair_loss(loss.loss, loss.focal_alpha, loss.focal_gamma, loss.softmax_temperature),
             sampler=training_sampler(config, data, split.train, device),
             train_finder=train_finder,
@@ -68,6 +68,12 @@ class RunParts:
             config_entry=checkpoint_config(config, data),
             ranking=ranking,
         )
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """Adam over ``model``'s parameters; the fused kernel on the CPU and CUDA (one pass per parameter
+    instead of about ten small kernels; same update up to float32 rounding)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=torch.device(device).type in ("cpu", "cuda"))
 
 
 def validation_ranking(config: TrainConfig, training_data: TrainingData) -> ValidationRanking:
