@@ -177,8 +177,8 @@ def test_factory_and_parameter_validation_name_the_flag():
     assert isinstance(degree, DegreeNegativeSampler) and degree.power == 0.5
     recent = create_activity_sampler("recent", train, neg_recent_days=30, seed=0)
     assert isinstance(recent, RecentNegativeSampler) and recent.recent_days == 30.0
-    for kwargs, flag in (({"neg_sampling": "popular"}, "--neg_sampling"), ({"neg_degree_power": -1}, "--neg_degree_power"),
-                         ({"neg_recent_days": 0}, "--neg_recent_days"), ({"neg_recent_days": float("nan")}, "--neg_recent_days")):
+    for kwargs, flag in (({"neg_sampling": "popular"}, "neg_sampling"), ({"neg_degree_power": -1}, "neg_degree_power"),
+                         ({"neg_recent_days": 0}, "neg_recent_days"), ({"neg_recent_days": float("nan")}, "neg_recent_days")):
         with pytest.raises(ConfigError, match=flag):
             create_activity_sampler(**{"neg_sampling": "degree", "train": train, **kwargs})
     with pytest.raises(ValueError, match="timestamps"):

@@ -49,7 +49,7 @@ def test_a_seeded_sample_of_negatives_is_reweighted_to_the_whole_grid():
     assert set(scores[labels == 0].tolist()) <= {2.0, 3.0, 10.0, 11.0}
     np.testing.assert_allclose(weights[labels == 0], 4 / 2)  # rate 2 of 4 negatives
     np.testing.assert_allclose(weights[labels == 1], 1.0)
-    with pytest.raises(ConfigError, match="--calibration_negatives"):
+    with pytest.raises(ConfigError, match="calibration_negatives"):
         validation_sample(candidates, GridScorer(), n_negatives=0, seed=0)
 
 

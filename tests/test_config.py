@@ -27,23 +27,24 @@ FIXTURE = Path(__file__).parent / "fixtures" / "checkpoint_v1"
 @pytest.mark.parametrize(
     "constraint, value, message",
     [
-        (Interval(int, 1), 0, "--x must be an integer >= 1, got 0"),
-        (Interval(int, 1), 2.0, "--x must be an integer >= 1, got 2.0"),
-        (Interval(int, 1), True, "--x must be an integer >= 1, got True"),
-        (Interval(int, 0, 9), 10, r"--x must be an integer in \[0, 9\], got 10"),
-        (Interval(float, 0.0, closed="right"), 0.0, r"--x must be a finite number in \(0.0, inf\], got 0.0"),
-        (Interval(float, 0.0, 1.0, closed="left"), 1.0, r"--x must be a finite number in \[0.0, 1.0\), got 1.0"),
-        (Interval(float, 0.0), float("inf"), r"--x must be a finite number in \[0.0, inf\], got inf"),
-        (Interval(float, 0.0), "1", r"--x must be a finite number in \[0.0, inf\], got '1'"),
-        (Options(("a", "b")), "c", "--x must be one of a, b, got 'c'"),
-        (Boolean(), "yes", "--x must be True or False, got 'yes'"),
-        (FileName(), "../up", r"--x names files, so it must be a non-empty string of letters, digits, '_', '-' or "
+        (Interval(int, 1), 0, "x must be an integer >= 1, got 0"),
+        (Interval(int, 1), 2.0, "x must be an integer >= 1, got 2.0"),
+        (Interval(int, 1), True, "x must be an integer >= 1, got True"),
+        (Interval(int, 0, 9), 10, r"x must be an integer in \[0, 9\], got 10"),
+        (Interval(float, 0.0, closed="right"), 0.0, r"x must be a finite number in \(0.0, inf\], got 0.0"),
+        (Interval(float, 0.0, 1.0, closed="left"), 1.0, r"x must be a finite number in \[0.0, 1.0\), got 1.0"),
+        (Interval(float, 0.0), float("inf"), r"x must be a finite number in \[0.0, inf\], got inf"),
+        (Interval(float, 0.0), "1", r"x must be a finite number in \[0.0, inf\], got '1'"),
+        (Options(("a", "b")), "c", "x must be one of a, b, got 'c'"),
+        (Boolean(), "yes", "x must be True or False, got 'yes'"),
+        (FileName(), "../up", r"x names files, so it must be a non-empty string of letters, digits, '_', '-' or "
                               r"'\.', got '../up'"),
     ],
 )
 def test_one_message_names_the_flag_the_accepted_range_and_the_value(constraint, value, message):
-    with pytest.raises(ConfigError, match=f"^{message}$"):
+    with pytest.raises(ConfigError, match=f"^{message}$") as raised:
         check_value("x", constraint, value)
+    assert raised.value.parameters == ("x",)  # the command line shows it as --x (cli/spelling)
 
 
 def test_accepted_values_pass_the_checker():
@@ -53,11 +54,11 @@ def test_accepted_values_pass_the_checker():
 
 
 def test_model_config_rejects_a_float_or_missing_head_count_naming_the_flag():
-    with pytest.raises(ConfigError, match="^--n_head must be an integer >= 1, got 2.0$"):
+    with pytest.raises(ConfigError, match="^n_head must be an integer >= 1, got 2.0$"):
         ModelConfig(n_head=2.0)
-    with pytest.raises(ConfigError, match="^--n_head must be an integer >= 1, got None$"):
+    with pytest.raises(ConfigError, match="^n_head must be an integer >= 1, got None$"):
         ModelConfig(n_head=None)
-    with pytest.raises(ConfigError, match="--walk_decay_days"):
+    with pytest.raises(ConfigError, match="walk_decay_days"):
         ModelConfig(walk_decay_days=0.0)
 
 
@@ -70,19 +71,19 @@ def test_every_setting_declares_a_default_its_constraint_accepts_and_a_help_text
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"loss": "hinge"}, "--loss must be one of bce, focal, softmax"),
-        ({"softmax_temperature": 0.0}, "--softmax_temperature"),
-        ({"neg_sampling": "popular"}, "--neg_sampling must be one of uniform, degree, recent"),
-        ({"neg_degree_power": -0.5}, r"--neg_degree_power must be a finite number in \[0.0, inf\]"),
-        ({"neg_recent_days": 0}, r"--neg_recent_days must be a finite number in \(0.0, inf\]"),
-        ({"early_stop_metric": "auc"}, "--early_stop_metric must be one of mrr, recall@1000, ap"),
-        ({"val_rank_companies": -1}, "--val_rank_companies must be an integer >= 0"),
-        ({"link_predictor": "dot"}, "--link_predictor must be one of mlp, pairwise"),
-        ({"walk_dim": 0}, "--walk_dim must be an integer >= 1"),
-        ({"activity_features": "no"}, "--activity_features must be True or False"),
-        ({"train_quantile": 1.0}, r"--train_quantile must be a finite number in \(0.0, 1.0\)"),
-        ({"train_quantile": 0.9, "val_quantile": 0.8}, "0 < --train_quantile < --val_quantile < 1"),
-        ({"loss": "softmax", "use_focal_loss": True}, "--loss softmax and --use_focal_loss"),
+        ({"loss": "hinge"}, "loss must be one of bce, focal, softmax"),
+        ({"softmax_temperature": 0.0}, "softmax_temperature"),
+        ({"neg_sampling": "popular"}, "neg_sampling must be one of uniform, degree, recent"),
+        ({"neg_degree_power": -0.5}, r"neg_degree_power must be a finite number in \[0.0, inf\]"),
+        ({"neg_recent_days": 0}, r"neg_recent_days must be a finite number in \(0.0, inf\]"),
+        ({"early_stop_metric": "auc"}, "early_stop_metric must be one of mrr, recall@1000, ap"),
+        ({"val_rank_companies": -1}, "val_rank_companies must be an integer >= 0"),
+        ({"link_predictor": "dot"}, "link_predictor must be one of mlp, pairwise"),
+        ({"walk_dim": 0}, "walk_dim must be an integer >= 1"),
+        ({"activity_features": "no"}, "activity_features must be True or False"),
+        ({"train_quantile": 1.0}, r"train_quantile must be a finite number in \(0.0, 1.0\)"),
+        ({"train_quantile": 0.9, "val_quantile": 0.8}, "0 < train_quantile < val_quantile < 1"),
+        ({"loss": "softmax", "use_focal_loss": True}, "loss softmax and use_focal_loss"),
     ],
 )
 def test_new_settings_are_validated_naming_their_flag(settings, message):

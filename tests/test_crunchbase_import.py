@@ -589,13 +589,13 @@ def test_default_cutoff_is_the_training_quantile_and_ignores_later_changes(tmp_p
 
 def test_feature_cutoff_and_arguments_are_validated(tmp_path):
     path = write_csv(tmp_path, "company_name,investor_name,funded_at\nAcme,Sequoia,2012-03-01\n")
-    with pytest.raises(ConfigError, match="--feature_cutoff.*before the first event"):
+    with pytest.raises(ConfigError, match="feature_cutoff.*before the first event"):
         run_import(path, feature_cutoff="2000-01-01")
-    with pytest.raises(ConfigError, match="--feature_cutoff.*cannot read"):
+    with pytest.raises(ConfigError, match="feature_cutoff.*cannot read"):
         run_import(path, feature_cutoff="soon")
-    with pytest.raises(ConfigError, match="--train_quantile"):
+    with pytest.raises(ConfigError, match="train_quantile"):
         run_import(path, train_quantile=1.5)
-    with pytest.raises(ConfigError, match="--name"):
+    with pytest.raises(ConfigError, match="name"):
         import_crunchbase(path, "../escape", today=TODAY)
 
 

@@ -94,7 +94,7 @@ def test_weights_are_validated_and_normalised():
     np.testing.assert_allclose(normalized_weights(None, 4), [0.25] * 4)
     np.testing.assert_allclose(normalized_weights([1, 0, 3], 3), [0.25, 0.0, 0.75])
     for bad in ([1, 2], [1, -1, 1], [0, 0, 0], [1, float("nan"), 1]):
-        with pytest.raises(ConfigError, match="--ensemble_weights"):
+        with pytest.raises(ConfigError, match="ensemble_weights"):
             normalized_weights(bad, 3)
 
 

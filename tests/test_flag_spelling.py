@@ -9,7 +9,7 @@ import pytest
 
 from tgnrank.cli.main import run_command
 from tgnrank.cli.spelling import as_flags, flag_spelling, spell_as_flags
-from tgnrank.errors import ConfigError
+from tgnrank.errors import ConfigError, DataFormatError
 
 
 def test_named_parameters_become_flags_and_nothing_else_does():
@@ -17,6 +17,12 @@ def test_named_parameters_become_flags_and_nothing_else_does():
     assert spell_as_flags(message, ("n_degree", "embedding_module")) == (
         "--n_degree must be an integer >= 1 for --embedding_module graph_sum, got 0 (degree n_degree_x)"
     )
+
+
+def test_quoted_values_are_left_alone_but_possessives_are_not_quotes():
+    assert spell_as_flags("name must be a stem, got 'my name'", ("name",)) == "--name must be a stem, got 'my name'"
+    assert spell_as_flags('window must be val, got "window"', ("window",)) == '--window must be val, got "window"'
+    assert spell_as_flags("outside lr's range, got 'x'", ("lr",)) == "outside --lr's range, got 'x'"
 
 
 def test_a_message_already_in_flags_is_unchanged_and_renamed_flags_are_used():
@@ -49,3 +55,11 @@ def test_the_command_line_prints_library_errors_with_flags(capsys):
     assert capsys.readouterr().err == (
         "tgnrank train: error: --n_degree must be an integer >= 1 for --embedding_module time, got 0\n"
     )
+
+
+def test_other_user_errors_keep_their_class_and_errors_without_parameters_are_kept_as_they_are():
+    error = DataFormatError("state.json: pass restart", parameters=("restart",))
+    shown = as_flags(error)
+    assert type(shown) is DataFormatError and str(shown) == "state.json: pass --restart"
+    plain = ConfigError("window must be one of val, test")
+    assert as_flags(plain) is plain

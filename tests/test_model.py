@@ -403,15 +403,15 @@ def test_time_encoder_initialisation_and_time_statistics():
 
 
 def test_invalid_settings_fail_at_construction_naming_the_flag():
-    with pytest.raises(ConfigError, match="--n_head"):
+    with pytest.raises(ConfigError, match="n_head"):
         ModelConfig(use_memory=True, n_head=3)  # 172 + 100 = 272 is not a multiple of 3
-    with pytest.raises(ConfigError, match="--dyrep"):
+    with pytest.raises(ConfigError, match="dyrep"):
         ModelConfig(dyrep=True)
-    with pytest.raises(ConfigError, match="--use_memory"):
+    with pytest.raises(ConfigError, match="use_memory"):
         ModelConfig(embedding_module="time")
-    with pytest.raises(ConfigError, match="--aggregator"):
+    with pytest.raises(ConfigError, match="aggregator"):
         ModelConfig(aggregator="max")
-    with pytest.raises(ConfigError, match="--drop_out"):
+    with pytest.raises(ConfigError, match="drop_out"):
         ModelConfig(drop_out=1.5)
     graph = TinyGraph()
     with pytest.raises(ConfigError, match="^n_degree must be an integer >= 1 for embedding_module") as raised:

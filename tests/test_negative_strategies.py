@@ -47,7 +47,7 @@ def test_set_hard_ratio_changes_the_share_of_hard_negatives():
     sampler.reset_stats()
     sampler.sample(np.full(100, 1), np.full(100, 3), n_neg=2)
     assert sampler.stats()["share_hard"] == 0.5
-    with pytest.raises(ConfigError, match="--hard_neg_ratio"):
+    with pytest.raises(ConfigError, match="hard_neg_ratio"):
         sampler.set_hard_ratio(1.5)
 
 
@@ -244,17 +244,17 @@ def test_refresh_similarity_from_memory_changes_the_top_k_and_the_draws():
     "settings, message",
     [
         ({"hard_neg_curriculum": "cosine", "use_hard_negatives": True},
-         "--hard_neg_curriculum must be one of none, linear"),
-        ({"hard_neg_curriculum": "linear"}, "--hard_neg_curriculum linear .* needs --use_hard_negatives"),
-        ({"curriculum_epochs": 0}, "--curriculum_epochs must be an integer >= 1"),
-        ({"multihop_neg_ratio": -0.1}, r"--multihop_neg_ratio must be a finite number in \[0.0, 1.0\]"),
-        ({"multihop_neg_ratio": 1.5}, "--multihop_neg_ratio"),
-        ({"multihop_topk": 0}, "--multihop_topk must be an integer >= 1"),
+         "hard_neg_curriculum must be one of none, linear"),
+        ({"hard_neg_curriculum": "linear"}, "hard_neg_curriculum linear .* needs use_hard_negatives"),
+        ({"curriculum_epochs": 0}, "curriculum_epochs must be an integer >= 1"),
+        ({"multihop_neg_ratio": -0.1}, r"multihop_neg_ratio must be a finite number in \[0.0, 1.0\]"),
+        ({"multihop_neg_ratio": 1.5}, "multihop_neg_ratio"),
+        ({"multihop_topk": 0}, "multihop_topk must be an integer >= 1"),
         ({"use_hard_negatives": True, "hard_neg_ratio": 0.7, "multihop_neg_ratio": 0.4},
-         r"--hard_neg_ratio \+ --multihop_neg_ratio must be <= 1"),
-        ({"hard_neg_similarity": "embedding"}, "--hard_neg_similarity must be one of features, memory"),
-        ({"hard_neg_similarity": "memory", "use_hard_negatives": True}, "--hard_neg_similarity memory .*--use_memory"),
-        ({"hard_neg_similarity": "memory", "use_memory": True}, "--hard_neg_similarity memory .*--use_hard_negatives"),
+         r"hard_neg_ratio \+ multihop_neg_ratio must be <= 1"),
+        ({"hard_neg_similarity": "embedding"}, "hard_neg_similarity must be one of features, memory"),
+        ({"hard_neg_similarity": "memory", "use_hard_negatives": True}, "hard_neg_similarity memory .*use_memory"),
+        ({"hard_neg_similarity": "memory", "use_memory": True}, "hard_neg_similarity memory .*use_hard_negatives"),
     ],
 )
 def test_invalid_strategy_settings_name_the_flag(settings, message):
@@ -273,12 +273,12 @@ def test_valid_combinations_and_defaults():
 
 def test_sampler_validation_names_the_flags():
     features, sources, destinations = five_investor_graph()
-    with pytest.raises(ConfigError, match=r"--hard_neg_ratio \+ --multihop_neg_ratio"):
+    with pytest.raises(ConfigError, match=r"hard_neg_ratio \+ multihop_neg_ratio"):
         BatchedHardNegativeSampler(features, sources, destinations, hard_neg_ratio=0.6, multihop_neg_ratio=0.6)
-    with pytest.raises(ConfigError, match="--multihop_topk"):
+    with pytest.raises(ConfigError, match="multihop_topk"):
         BatchedHardNegativeSampler(features, sources, destinations, multihop_neg_ratio=0.1, multihop_topk=0)
     sampler = BatchedHardNegativeSampler(features, sources, destinations, hard_neg_ratio=0.2, multihop_neg_ratio=0.5)
-    with pytest.raises(ConfigError, match=r"--hard_neg_ratio \+ --multihop_neg_ratio"):
+    with pytest.raises(ConfigError, match=r"hard_neg_ratio \+ multihop_neg_ratio"):
         sampler.set_hard_ratio(0.6)
 
 

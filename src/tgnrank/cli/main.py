@@ -14,7 +14,7 @@ import sys
 
 from tgnrank import __version__
 from tgnrank.cli.spelling import as_flags
-from tgnrank.errors import ConfigError, TgnrankError
+from tgnrank.errors import TgnrankError
 from tgnrank.openmp import apply_wait_policy
 
 SUBCOMMANDS = {
@@ -54,7 +54,7 @@ def run_command(run, args: argparse.Namespace, prog: str) -> int:
     try:
         return int(run(args) or 0)
     except (TgnrankError, FileNotFoundError) as error:
-        shown = as_flags(error) if isinstance(error, ConfigError) else error
+        shown = as_flags(error) if isinstance(error, TgnrankError) else error
         print(f"{prog}: error: {shown}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Spell the parameters named by a library error as the command line's flags.
 
 Library code names a parameter as it is declared (``n_degree must be an integer >= 1``) and lists the
-names in :attr:`ConfigError.parameters`; only this layer knows that the user typed ``--n_degree``.
+names in :attr:`TgnrankError.parameters`; only this layer knows that the user typed ``--n_degree``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from tgnrank.errors import ConfigError
+from tgnrank.config.params import flag
+from tgnrank.errors import TgnrankError
 
 # Parameters whose flag is not ``--{name}``.
 RENAMED_FLAGS = {"n_trials": "--trials"}
@@ -17,29 +18,38 @@ RENAMED_FLAGS = {"n_trials": "--trials"}
 
 def flag_of(name: str) -> str:
     """The flag a user types for the parameter ``name``."""
-    return RENAMED_FLAGS.get(name, f"--{name}")
+    return RENAMED_FLAGS.get(name) or flag(name)
+
+
+# A quoted value as repr() writes it ('x' or "x"), not an apostrophe inside a word ("company's").
+_QUOTED = r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)"
 
 
 def spell_as_flags(message: str, parameters) -> str:
     """``message`` with every standalone occurrence of a name in ``parameters`` replaced by its flag.
 
-    A name counts only as a whole token: not inside a longer identifier, not already after ``-``, so a
-    message that is already spelled with flags is returned unchanged.
+    A name counts only as a whole token outside quoted values: not inside a longer identifier, not
+    already after ``-`` (a message already spelled with flags is returned unchanged), not in a value
+    the message quotes (``got 'my name'``).
     """
-    for name in sorted(set(parameters), key=len, reverse=True):
-        message = re.sub(rf"(?<![\w\-]){re.escape(name)}(?!\w)", flag_of(name), message)
-    return message
+    names = sorted(set(parameters), key=len, reverse=True)
+    if not names:
+        return message
+    token = re.compile(rf"({_QUOTED})|(?<![\w\-])({'|'.join(map(re.escape, names))})(?!\w)")
+    return token.sub(lambda match: match.group(1) or flag_of(match.group(2)), message)
 
 
-def as_flags(error: ConfigError) -> ConfigError:
-    """A copy of ``error`` whose message names its parameters by their flags."""
-    return ConfigError(spell_as_flags(str(error), error.parameters), error.parameters)
+def as_flags(error: TgnrankError) -> TgnrankError:
+    """A copy of ``error`` (same class) whose message names its parameters by their flags."""
+    if not error.parameters:
+        return error
+    return type(error)(spell_as_flags(str(error), error.parameters), error.parameters)
 
 
 @contextmanager
 def flag_spelling():
-    """Re-raise a ConfigError raised inside the block with its parameters spelled as flags."""
+    """Re-raise a TgnrankError raised inside the block with its parameters spelled as flags."""
     try:
         yield
-    except ConfigError as error:
+    except TgnrankError as error:
         raise as_flags(error) from None

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from tgnrank.cli.flags import add_settings, settings_from_args
+from tgnrank.cli.spelling import flag_spelling
 from tgnrank.train.config import TrainConfig
 
 HELP = "train TGN (self-supervised link prediction), with focal loss and hard negatives as options"
@@ -24,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The validated TrainConfig of parsed arguments (ConfigError names a bad flag)."""
-    return TrainConfig(**settings_from_args(args))
+    with flag_spelling():
+        return TrainConfig(**settings_from_args(args))
 
 
 def run(args: argparse.Namespace) -> int:

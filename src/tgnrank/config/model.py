@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tgnrank.config.params import Boolean, Interval, Options, Section, flag, setting
+from tgnrank.config.params import Boolean, Interval, Options, Section, setting
 from tgnrank.errors import ConfigError
 
 EMBEDDING_MODULES = ("graph_attention", "graph_sum", "identity", "time")
@@ -86,16 +86,16 @@ class ModelConfig(Section):
         if self.embedding_module == "graph_attention" and self.attention_query_dim % self.n_head:
             size = "memory_dim" if self.use_memory else "node_dim"
             raise ConfigError(
-                f"{flag('n_head')} {self.n_head} must divide the attention query size {flag(size)} + "
-                f"{flag('time_dim')} = {self.embedding_dim} + {self.time_dim} = {self.attention_query_dim}; "
-                f"choose another {flag('n_head')} or {flag('time_dim')}"
+                f"n_head {self.n_head} must divide the attention query size {size} + time_dim = "
+                f"{self.embedding_dim} + {self.time_dim} = {self.attention_query_dim}; choose another n_head or "
+                f"time_dim", parameters=("n_head", size, "time_dim"),
             )
         if not self.use_memory:
             if self.dyrep:
-                raise ConfigError(f"{flag('dyrep')} scores the memory, so it needs {flag('use_memory')}")
+                raise ConfigError("dyrep scores the memory, so it needs use_memory", parameters=("dyrep", "use_memory"))
             if self.embedding_module == "time":
-                raise ConfigError(f"{flag('embedding_module')} time projects the memory through time, so it needs "
-                                  f"{flag('use_memory')}")
+                raise ConfigError("embedding_module time projects the memory through time, so it needs use_memory",
+                                  parameters=("embedding_module", "use_memory"))
 
     @classmethod
     def preset(cls, variant: str, **overrides) -> "ModelConfig":

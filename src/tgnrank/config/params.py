@@ -5,10 +5,10 @@ The style is scikit-learn's ``_param_validation``: a constraint object (:class:`
 :class:`Options`, :class:`Boolean`, :class:`Text`, :class:`FileName`) says what is accepted and describes it; the
 checker names the parameter, the accepted range and the value::
 
-    --hard_neg_ratio must be a finite number in [0.0, 1.0], got 1.2
+    hard_neg_ratio must be a finite number in [0.0, 1.0], got 1.2
 
-A parameter is named by its command-line flag, ``--{field name}`` (the flat TGN spelling): the
-declaration is the one place that spelling is made, so library errors and the command line agree.
+A parameter is named by its field name, which is also the flat TGN flag name; the error lists it in
+``parameters`` and the command line shows it as the flag ``--hard_neg_ratio`` (:mod:`tgnrank.cli.spelling`).
 This module imports nothing heavy, so the command line can build its parser instantly.
 """
 
@@ -26,7 +26,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]*$")
 
 
 class Constraint:
-    """What a setting accepts. ``reason`` (optional) says why, in the message: "--prefix names files, so..."."""
+    """What a setting accepts. ``reason`` (optional) says why, in the message: "prefix names files, so..."."""
 
     reason: str | None = None
     value_type: type = str
@@ -147,7 +147,7 @@ def setting(default, constraint: Constraint, help: str, fingerprint: bool = True
 
 
 def flag(name: str) -> str:
-    """The command-line spelling of the setting ``name``, as errors and the parsers use it."""
+    """The command-line spelling of the setting ``name``, as the parsers use it."""
     return f"--{name}"
 
 
@@ -161,7 +161,7 @@ def check_value(name: str, constraint: Constraint, value) -> None:
     if constraint.accepts(value):
         return
     why = f" {constraint.reason}, so it" if constraint.reason else ""
-    raise ConfigError(f"{flag(name)}{why} must be {constraint.describe()}, got {value!r}")
+    raise ConfigError(f"{name}{why} must be {constraint.describe()}, got {value!r}", parameters=(name,))
 
 
 def check_section(section) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tgnrank.config.params import Boolean, FileName, Interval, Options, Section, Text, flag, setting
+from tgnrank.config.params import Boolean, FileName, Interval, Options, Section, Text, setting
 from tgnrank.data.splits import DEFAULT_TRAIN_QUANTILE, DEFAULT_VAL_QUANTILE
 from tgnrank.errors import ConfigError
 from tgnrank.sampling.curriculum import CURRICULA, DEFAULT_CURRICULUM, DEFAULT_CURRICULUM_EPOCHS
@@ -51,8 +51,8 @@ class DataConfig(Section):
     def check_rules(self) -> None:
         if not self.train_quantile < self.val_quantile:
             raise ConfigError(
-                f"split quantiles must satisfy 0 < {flag('train_quantile')} < {flag('val_quantile')} < 1, got "
-                f"{self.train_quantile} and {self.val_quantile}"
+                f"split quantiles must satisfy 0 < train_quantile < val_quantile < 1, got "
+                f"{self.train_quantile} and {self.val_quantile}", parameters=("train_quantile", "val_quantile"),
             )
 
 
@@ -103,14 +103,15 @@ class NegativeConfig(Section):
     def check_rules(self) -> None:
         if self.hard_neg_curriculum != DEFAULT_CURRICULUM and not self.use_hard_negatives:
             raise ConfigError(
-                f"{flag('hard_neg_curriculum')} {self.hard_neg_curriculum} ramps up {flag('hard_neg_ratio')}, so it "
-                f"needs {flag('use_hard_negatives')}"
+                f"hard_neg_curriculum {self.hard_neg_curriculum} ramps up hard_neg_ratio, so it needs "
+                f"use_hard_negatives", parameters=("hard_neg_curriculum", "hard_neg_ratio", "use_hard_negatives"),
             )
         hard_share = self.hard_neg_ratio if self.use_hard_negatives else 0.0
         if hard_share + self.multihop_neg_ratio > 1.0 + SHARE_TOLERANCE:
             raise ConfigError(
-                f"{flag('hard_neg_ratio')} + {flag('multihop_neg_ratio')} must be <= 1 (the rest of the negatives "
-                f"are random), got {self.hard_neg_ratio} + {self.multihop_neg_ratio}"
+                f"hard_neg_ratio + multihop_neg_ratio must be <= 1 (the rest of the negatives are random), got "
+                f"{self.hard_neg_ratio} + {self.multihop_neg_ratio}",
+                parameters=("hard_neg_ratio", "multihop_neg_ratio"),
             )
 
 
@@ -137,8 +138,8 @@ class LossConfig(Section):
 
     def check_rules(self) -> None:
         if self.use_focal_loss and self.loss not in ("bce", "focal"):
-            raise ConfigError(f"{flag('loss')} {self.loss} and {flag('use_focal_loss')} ask for two different losses; "
-                              f"pass one of them")
+            raise ConfigError(f"loss {self.loss} and use_focal_loss ask for two different losses; pass one of them",
+                              parameters=("loss", "use_focal_loss"))
 
 
 @dataclass(frozen=True)

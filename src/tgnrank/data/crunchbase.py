@@ -185,9 +185,15 @@ def import_crunchbase(
 
 def _validate_arguments(name: str, train_quantile: float) -> None:
     if not DATASET_NAME.match(name or ""):
-        raise ConfigError(f"--name must be a plain dataset name (letters, digits, '_', '-', '.'), got {name!r}")
+        raise ConfigError(
+            f"name must be a plain dataset stem (letters, digits, '_', '-', '.'), got {name!r}",
+            parameters=("name",),
+        )
     if not 0.0 < train_quantile < 1.0:
-        raise ConfigError(f"--train_quantile must lie strictly between 0 and 1, got {train_quantile}")
+        raise ConfigError(
+            f"train_quantile must lie strictly between 0 and 1, got {train_quantile}",
+            parameters=("train_quantile",),
+        )
 
 
 def _resolve_columns(found: pd.Index, path: Path) -> _ColumnMap:

@@ -142,13 +142,16 @@ def resolve_cutoff(
     else:
         parsed, precision = parse_dates(pd.Series([str(feature_cutoff)]), today)
         if precision[0] == UNPARSED:
-            raise ConfigError(f"--feature_cutoff: cannot read {feature_cutoff!r} as a date; expected e.g. 2012-06-30")
+            raise ConfigError(
+                f"feature_cutoff: cannot read {feature_cutoff!r} as a date; expected e.g. 2012-06-30",
+                parameters=("feature_cutoff",),
+            )
         day = parsed[0]
     cutoff = float(days_since_epoch(np.array([day]))[0])
     if cutoff < timestamps.min():
         raise ConfigError(
-            f"--feature_cutoff {day} is before the first event ({day_to_iso(timestamps.min())}): "
-            "no node would have features; choose a date within the events' span"
+            f"feature_cutoff {day} is before the first event ({day_to_iso(timestamps.min())}): "
+            "no node would have features; choose a date within the events' span", parameters=("feature_cutoff",)
         )
     if cutoff > np.quantile(timestamps, train_quantile):
         logger.warning(

@@ -67,7 +67,10 @@ def validation_sample(
     Bernoulli sample of its other candidates (label 0) at rate ``n_negatives / their number``, each
     weighted by the inverse rate. ``scorer`` fills blocks of rows (``score_block``)."""
     if n_negatives < 1:
-        raise ConfigError(f"--calibration_negatives must be an integer >= 1, got {n_negatives}")
+        raise ConfigError(
+            f"calibration_negatives must be an integer >= 1, got {n_negatives}",
+            parameters=("calibration_negatives",),
+        )
     total_negatives = candidates.n_candidates - candidates.n_positives
     rate = min(1.0, n_negatives / max(total_negatives, 1))
     rng = np.random.default_rng(seed)

@@ -67,8 +67,8 @@ def normalized_weights(weights: Sequence[float] | None, n_members: int) -> np.nd
     values = np.asarray(weights, dtype=np.float64)
     if values.shape != (n_members,) or not np.all(np.isfinite(values)) or values.min() < 0 or values.sum() <= 0:
         raise ConfigError(
-            f"--ensemble_weights must be {n_members} comma-separated numbers >= 0 (one per model, not all 0), "
-            f"got {list(np.atleast_1d(values))}"
+            f"ensemble_weights must be {n_members} comma-separated numbers >= 0 (one per model, not all 0), "
+            f"got {list(np.atleast_1d(values))}", parameters=("ensemble_weights",)
         )
     return values / values.sum()
 
@@ -78,8 +78,8 @@ def check_same_dataset(datasets: dict[str, str | None]) -> None:
     if len(set(datasets.values())) > 1:
         listed = ", ".join(f"{source} ({name or 'unknown dataset'})" for source, name in datasets.items())
         raise ConfigError(
-            f"--model_path: an ensemble combines models of one dataset, but these checkpoints were trained on "
-            f"{len(set(datasets.values()))} datasets: {listed}"
+            f"model_path: an ensemble combines models of one dataset, but these checkpoints were trained on "
+            f"{len(set(datasets.values()))} datasets: {listed}", parameters=("model_path",)
         )
 
 

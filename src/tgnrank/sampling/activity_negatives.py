@@ -50,11 +50,20 @@ EXACT_CHUNK_CELLS = 1 << 22  # rows x pool cells per chunk of exact draws (a few
 def validate_activity_params(neg_sampling: str, neg_degree_power: float, neg_recent_days: float) -> None:
     """Raise :class:`ConfigError` naming the flag when a negative-sampling setting is out of range."""
     if neg_sampling not in NEG_SAMPLINGS:
-        raise ConfigError(f"--neg_sampling must be one of {', '.join(NEG_SAMPLINGS)}, got {neg_sampling!r}")
+        raise ConfigError(
+            f"neg_sampling must be one of {', '.join(NEG_SAMPLINGS)}, got {neg_sampling!r}",
+            parameters=("neg_sampling",),
+        )
     if not _finite_real(neg_degree_power) or neg_degree_power < 0:
-        raise ConfigError(f"--neg_degree_power must be a finite number >= 0, got {neg_degree_power!r}")
+        raise ConfigError(
+            f"neg_degree_power must be a finite number >= 0, got {neg_degree_power!r}",
+            parameters=("neg_degree_power",),
+        )
     if not _finite_real(neg_recent_days) or neg_recent_days <= 0:
-        raise ConfigError(f"--neg_recent_days must be a finite number of days > 0, got {neg_recent_days!r}")
+        raise ConfigError(
+            f"neg_recent_days must be a finite number of days > 0, got {neg_recent_days!r}",
+            parameters=("neg_recent_days",),
+        )
 
 
 def _finite_real(value) -> bool:

@@ -21,10 +21,16 @@ DEFAULT_CURRICULUM_EPOCHS = 10
 def validate_curriculum(curriculum: str, curriculum_epochs: int) -> None:
     """Raise :class:`ConfigError` naming the flag when the curriculum settings are out of range."""
     if curriculum not in CURRICULA:
-        raise ConfigError(f"--hard_neg_curriculum must be one of {', '.join(CURRICULA)}; got {curriculum!r}")
+        raise ConfigError(
+            f"hard_neg_curriculum must be one of {', '.join(CURRICULA)}; got {curriculum!r}",
+            parameters=("hard_neg_curriculum",),
+        )
     integral = isinstance(curriculum_epochs, numbers.Integral) and not isinstance(curriculum_epochs, bool)
     if not integral or curriculum_epochs < 1:
-        raise ConfigError(f"--curriculum_epochs must be an integer >= 1, got {curriculum_epochs!r}")
+        raise ConfigError(
+            f"curriculum_epochs must be an integer >= 1, got {curriculum_epochs!r}",
+            parameters=("curriculum_epochs",),
+        )
 
 
 def hard_ratio_at(epoch: int, final_ratio: float, curriculum: str = DEFAULT_CURRICULUM,

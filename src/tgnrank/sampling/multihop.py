@@ -37,18 +37,22 @@ def validate_multihop_params(multihop_neg_ratio: float, multihop_topk: int) -> N
     if not (isinstance(multihop_neg_ratio, numbers.Real) and not isinstance(multihop_neg_ratio, bool)
             and 0.0 <= multihop_neg_ratio <= 1.0):
         raise ConfigError(
-            f"--multihop_neg_ratio must lie in [0, 1] (share of multi-hop negatives), got {multihop_neg_ratio!r}"
+            f"multihop_neg_ratio must lie in [0, 1] (share of multi-hop negatives), got {multihop_neg_ratio!r}",
+            parameters=("multihop_neg_ratio",),
         )
     if isinstance(multihop_topk, bool) or not isinstance(multihop_topk, numbers.Integral) or multihop_topk < 1:
-        raise ConfigError(f"--multihop_topk must be an integer >= 1, got {multihop_topk!r}")
+        raise ConfigError(
+            f"multihop_topk must be an integer >= 1, got {multihop_topk!r}",
+            parameters=("multihop_topk",),
+        )
 
 
 def validate_negative_shares(hard_neg_ratio: float, multihop_neg_ratio: float) -> None:
     """Hard and multi-hop negatives share the negatives of a positive: their shares may not exceed 1."""
     if hard_neg_ratio + multihop_neg_ratio > 1.0 + SHARE_TOLERANCE:
         raise ConfigError(
-            f"--hard_neg_ratio + --multihop_neg_ratio must be <= 1 (the rest of the negatives are random), "
-            f"got {hard_neg_ratio} + {multihop_neg_ratio}"
+            f"hard_neg_ratio + multihop_neg_ratio must be <= 1 (the rest of the negatives are random), "
+            f"got {hard_neg_ratio} + {multihop_neg_ratio}", parameters=("hard_neg_ratio", "multihop_neg_ratio")
         )
 
 
