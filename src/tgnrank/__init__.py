@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 _LAZY = {
     **dict.fromkeys(
         ("generate_synthetic", "import_crunchbase", "load_dataset", "train_model", "load_model", "TrainedModel",
-         "TrainingResult", "diagnose", "fuse", "DiagnosticResult", "recommend", "explain", "InvestorExplanation"),
+         "TrainingResult", "diagnose", "fuse", "DiagnosticResult", "recommend", "explain", "InvestorExplanation",
+         "diagnose_scope", "recommend_new_company", "ScopedDiagnosticResult"),
         "tgnrank.api",
     ),
     "TrainConfig": "tgnrank.train.config",
@@ -24,6 +25,7 @@ _LAZY = {
         "tgnrank.config.sections",
     ),
     "FusionOptions": "tgnrank.eval.fusion",
+    "NewCompanyRankerOptions": "tgnrank.eval.new_company_ranker",
     "EventData": "tgnrank.data.events",
 }
 

@@ -104,10 +104,11 @@ def fused_ranker(fusion, model):
     raise TypeError(f"fusion must be a fuse() result, a FusedRanker or a booster path, got {type(fusion).__name__}")
 
 
-def recommendations_frame(payload: dict) -> pd.DataFrame:
-    """The DataFrame of ``tgnrank recommend --format json``'s object: its rows, the rest in ``attrs``."""
+def recommendations_frame(payload: dict, columns: list[str] = COLUMNS) -> pd.DataFrame:
+    """The DataFrame of ``tgnrank recommend --format json``'s object: its rows (``columns`` first, then
+    any other field of the rows), the rest in ``attrs``."""
     rows = payload["recommendations"]
-    extra = [column for column in (rows[0] if rows else {}) if column not in COLUMNS]
-    frame = pd.DataFrame(rows, columns=COLUMNS + extra)
+    extra = [column for column in (rows[0] if rows else {}) if column not in columns]
+    frame = pd.DataFrame(rows, columns=columns + extra)
     frame.attrs.update({key: value for key, value in payload.items() if key != "recommendations"})
     return frame
