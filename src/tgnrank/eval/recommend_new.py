@@ -9,8 +9,8 @@ model scores node 0 against every investor of the history. Padded neighbour slot
 0, but the embedding masks them, so no investor's score changes (tested: a profile equal to a real
 brand-new company's features gets that company's scores).
 
-Beside the model's score each investor shows what category popularity sees: its deals in companies
-sharing a label with the company, and, with ``--round_type``, its share of deals of that round type.
+Beside the model's score each investor shows what category popularity sees: its deals in each of the
+company's categories, summed over them, and, with ``--round_type``, its share of deals of that round type.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class NewCompany:
 
 @dataclass(frozen=True)
 class NewCompanyRecommendations:
-    """The model's recommendations and, per listed investor (same order), its deals in the company's
-    categories and its share of deals of the round type (None without ``round_type``)."""
+    """The model's recommendations and, per listed investor (same order), its deals in each of the
+    company's categories summed over them, and its share of deals of the round type (None without ``round_type``)."""
 
     company: NewCompany
     recommendations: Recommendations
@@ -137,8 +137,8 @@ def format_new_company(result: NewCompanyRecommendations, data: EventData) -> st
         f"{r.n_candidates:,} candidate investors)",
         f"categories: {labels}" + (f"; country: {company.country}" if company.country else "")
         + (f"; round type: {company.round_type}" if company.round_type else ""),
-        "score: the model's logit (uncalibrated); category deals: the investor's deals in companies sharing a "
-        f"category (of {len(category_columns(data))} known labels)"
+        "score: the model's logit (uncalibrated); category deals: the investor's deals in each of these "
+        f"categories, summed over them (category popularity; {len(category_columns(data))} labels known)"
         + ("; round-type share: its share of deals of that round type" if company.round_type else ""),
         "",
     ]
