@@ -24,6 +24,7 @@ def test_the_walk_through_runs_in_order(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "saved_models" / "nb-tiny.pth").exists()
     assert list(namespace["recommendations"]["rank"]) == [1, 2, 3, 4, 5]
     assert namespace["why"].summary["rank"] == 1 and len(namespace["explained"]) == 3
+    assert list(namespace["scoped"].parts) == ["known", "new_companies", "all"] and len(namespace["newcomer"]) == 3
     assert {"nb-tiny", "ppr"} <= {stage for stage, _, _ in namespace["steps"]}
 
 
@@ -33,5 +34,5 @@ def test_the_functions_the_page_lists_are_the_package_api():
     text = DOC.read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `(\w+)\(", text, flags=re.MULTILINE))
     assert listed == {"generate_synthetic", "import_crunchbase", "load_dataset", "train_model", "load_model",
-                      "diagnose", "fuse", "recommend", "explain"}
+                      "diagnose", "fuse", "recommend", "explain", "diagnose_scope", "recommend_new_company"}
     assert listed <= set(tgnrank.__all__)
