@@ -46,12 +46,12 @@ def compare_trial(config: dict, settings: CompareSettings, device_name: str) -> 
 
     from tgnrank.eval.protocol import build_window
     from tgnrank.experiments.compare import diagnose_entry, train_entry
-    from tgnrank.experiments.ray_tune import limit_threads, report_done
+    from tgnrank.experiments.ray_tune import report_done, set_threads
     from tgnrank.experiments.state import TRIALS_DIR, dataset_fingerprint, write_trial_record
     from tgnrank.train.outputs import attach_log_file
     from tgnrank.train.training_data import load_training_data
 
-    limit_threads(config["cpus"])
+    set_threads(config["threads"])
     configuration, seed = pair_of_key(settings, config["key"])
     handler = attach_log_file(settings.out_dir / TRIALS_DIR / f"{config['key']}.log")
     try:

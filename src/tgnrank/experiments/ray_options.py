@@ -2,7 +2,7 @@
 Ray Tune trials (``ray``) on a Ray started for the command or on an existing cluster.
 
 :class:`ExecutorOptions` declares the flags (``--executor``, ``--ray_address``, ``--max_concurrent``,
-``--gpus_per_run``) like every other setting, so the command line and Python check them alike. Ray is
+``--gpus_per_run``, ``--threads_per_run``) like every other setting, so the command line and Python check them alike. Ray is
 an optional dependency: :func:`require_ray` names the extra that installs it. This module imports
 nothing heavy.
 """
@@ -47,10 +47,13 @@ class ExecutorOptions(Section):
                                   "--gpus_per_run GPUs) allow")
     gpus_per_run: float = setting(0.0, Interval(float, 0.0), "GPUs reserved by each Ray trial (fractions share "
                                   "one); 0: trials train on the CPU")
+    threads_per_run: int = setting(0, Interval(int, 0), "torch threads of each Ray trial; 0: as many as this "
+                                   "command's (the local executor's), so that both executors give the same floats")
 
     def check_rules(self) -> None:
-        if self.executor == "local" and (self.ray_address or self.max_concurrent or self.gpus_per_run):
-            given = [flag(name) for name in ("ray_address", "max_concurrent", "gpus_per_run") if getattr(self, name)]
+        ray_only = ("ray_address", "max_concurrent", "gpus_per_run", "threads_per_run")
+        if self.executor == "local" and any(getattr(self, name) for name in ray_only):
+            given = [flag(name) for name in ray_only if getattr(self, name)]
             raise ConfigError(f"{', '.join(given)} only apply with {flag('executor')} ray")
 
     @property

@@ -42,12 +42,12 @@ def sweep_trial(config: dict, settings: SweepSettings, device_name: str, seed_ba
     import torch
 
     from tgnrank.errors import ConfigError
-    from tgnrank.experiments.ray_tune import limit_threads, report_done
+    from tgnrank.experiments.ray_tune import report_done, set_threads
     from tgnrank.experiments.sweep import make_pruner, open_study, require_optuna, train_trial
     from tgnrank.train.outputs import attach_log_file
     from tgnrank.train.training_data import load_training_data
 
-    limit_threads(config["cpus"])
+    set_threads(config["threads"])
     optuna = require_optuna()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     handler = attach_log_file(settings.storage / "trials" / f"slot{int(config['key']):03d}.log")

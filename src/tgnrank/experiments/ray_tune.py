@@ -61,9 +61,8 @@ def ray_session(options: ExecutorOptions):
 
 
 def trial_resources(ray, options: ExecutorOptions, n_trials: int) -> dict:
-    """CPUs and GPUs each trial reserves: the cluster's CPUs shared among ``--max_concurrent`` trials (else
-    among all), at least one, at most one node's. With ``--max_concurrent`` a trial's share, hence its
-    torch threads and its float sums, do not depend on how many trials are left to run."""
+    """CPUs and GPUs each trial reserves (what Ray schedules by): the cluster's CPUs shared among
+    ``--max_concurrent`` trials (else among all), at least one, at most one node's."""
     total = int(ray.cluster_resources().get("CPU", 1))
     largest = max((int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node.get("Alive")), default=1)
     at_once = options.max_concurrent or n_trials
@@ -71,9 +70,18 @@ def trial_resources(ray, options: ExecutorOptions, n_trials: int) -> dict:
     return {"cpu": cpus, "gpu": options.gpus_per_run}
 
 
+def trial_threads(options: ExecutorOptions) -> int:
+    """A trial's torch threads: ``--threads_per_run``, else this process's, since float sums depend on
+    the thread count and a trial should compute what the local executor would."""
+    import torch
+
+    return options.threads_per_run or torch.get_num_threads()
+
+
 def run_trials(trainable: Callable, keys: list[str], options: ExecutorOptions, storage: Path, name: str,
                on_trial_done: Callable[[str], None] | None = None, **parameters) -> None:
-    """Run ``trainable(config, **parameters)`` as one Tune trial per key (``config["key"]``), at most
+    """Run ``trainable(config, **parameters)`` as one Tune trial per key (``config["key"]``, and
+    ``config["threads"]``, its torch threads), at most
     ``--max_concurrent`` at once; ``on_trial_done(key)`` runs on the driver as each one finishes.
 
     Raises TrialsInterrupted when Ctrl-C stopped the experiment, TrialFailed when a trial raised.
@@ -88,7 +96,7 @@ def run_trials(trainable: Callable, keys: list[str], options: ExecutorOptions, s
                     options.max_concurrent or "as many as fit")
         tuner = tune.Tuner(
             tune.with_resources(tune.with_parameters(trainable, **parameters), resources),
-            param_space={"key": tune.grid_search(list(keys)), "cpus": resources["cpu"]},
+            param_space={"key": tune.grid_search(list(keys)), "threads": trial_threads(options)},
             tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent or None),
             run_config=tune.RunConfig(
                 storage_path=str(storage / RAY_RESULTS), name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -122,8 +130,8 @@ def report_done(**metrics) -> None:
     tune.report({"done": 1, **metrics})
 
 
-def limit_threads(cpus: int) -> None:
-    """Inside a trial: torch's threads to the CPUs the trial reserved (Ray runs several per machine)."""
+def set_threads(threads: int) -> None:
+    """Inside a trial: torch's threads (Ray sets them from the trial's CPUs otherwise)."""
     import torch
 
-    torch.set_num_threads(max(1, int(cpus)))
+    torch.set_num_threads(max(1, int(threads)))
