@@ -185,6 +185,7 @@ def _report_timings(revisions: dict, base: dict, args, loss_variants: list[tuple
     """Alternate the revisions' timed runs; the first run of each also records the same-seed losses of
     every ``(label, settings)`` variant."""
     rates = {name: [] for name in revisions}
+    cpu_rates = {name: [] for name in revisions}
     losses = {name: {} for name in revisions}
     threads = set()
     for repeat in range(args.repeats):
@@ -195,17 +196,24 @@ def _report_timings(revisions: dict, base: dict, args, loss_variants: list[tuple
                 job.update(loss_batches=args.loss_batches, loss_variants=loss_variants)
             result = _run_job(revisions[name], job)
             rates[name].append(result["events_per_second"])
+            cpu_rates[name].append(result["n_events"] / result["cpu_seconds"])
             losses[name].update(result.get("losses", {}))
             threads.add(result["threads"])
             print(f"  repeat {repeat + 1}: {name}: {result['events_per_second']:,.0f} events/s "
-                  f"({result['n_events']} events, {result['seconds']:.2f} s)", flush=True)
-    this, other = rates["this"], rates[args.against]
-    ratios = [mine / theirs for mine, theirs in zip(this, other)]
-    print(f"median events/s: this {statistics.median(this):,.0f}, {args.against} {statistics.median(other):,.0f}; "
-          f"median ratio {statistics.median(ratios):.2f}x (ratios {', '.join(f'{r:.2f}' for r in ratios)}); "
-          f"torch threads {sorted(threads)}")
+                  f"({result['n_events']} events, {result['seconds']:.2f} s, {result['cpu_seconds']:.2f} CPU s)",
+                  flush=True)
+    print(f"torch threads {sorted(threads)}, {os.cpu_count()} cores")
+    _print_medians("events/s", rates["this"], rates[args.against], args.against)
+    _print_medians("events per CPU second (all threads; steadier on a busy machine)", cpu_rates["this"],
+                   cpu_rates[args.against], args.against)
     for label, _ in loss_variants:
         _report_losses(np.array(losses["this"][label]), np.array(losses[args.against][label]), label)
+
+
+def _print_medians(what: str, this: list, other: list, against: str) -> None:
+    ratios = [mine / theirs for mine, theirs in zip(this, other)]
+    print(f"median {what}: this {statistics.median(this):,.0f}, {against} {statistics.median(other):,.0f}; "
+          f"median ratio {statistics.median(ratios):.2f}x (ratios {', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 def _report_losses(this: np.ndarray, other: np.ndarray, label: str) -> None:
@@ -253,9 +261,9 @@ def run_worker(job: dict) -> dict:
         label: _worker_losses(config_of({**job["settings"], **overrides}), training_data, job["loss_batches"])
         for label, overrides in job.get("loss_variants", [])
     }
-    n_events, seconds = _worker_timing(config_of(job["settings"]), training_data, job["time_batches"])
-    return {"events_per_second": n_events / seconds, "seconds": seconds, "n_events": n_events,
-            "threads": torch.get_num_threads(), "losses": losses}
+    n_events, seconds, cpu_seconds = _worker_timing(config_of(job["settings"]), training_data, job["time_batches"])
+    return {"events_per_second": n_events / seconds, "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "n_events": n_events, "threads": torch.get_num_threads(), "losses": losses}
 
 
 def _worker_parts(config, training_data):
@@ -292,8 +300,9 @@ def _worker_losses(config, training_data, n_batches: int) -> list[float]:
     return recorder.values
 
 
-def _worker_timing(config, training_data, n_batches: int) -> tuple[int, float]:
-    """Training events and seconds of one pass over the first ``n_batches`` batches (0 = all)."""
+def _worker_timing(config, training_data, n_batches: int) -> tuple[int, float, float]:
+    """Training events, seconds and CPU seconds (all threads) of one pass over the first ``n_batches``
+    batches (0 = all)."""
     from tgnrank.train.records import TrainingCallbacks
     from tgnrank.train.steps import train_epoch
 
@@ -302,9 +311,10 @@ def _worker_timing(config, training_data, n_batches: int) -> tuple[int, float]:
     train_epoch(parts.model, parts.optimizer, parts.criterion, _first_batches(train, 5, config.bs), parts.sampler,
                 config, 0, TrainingCallbacks())
     events = _first_batches(train, n_batches, config.bs)
+    cpu_start = time.process_time()
     _, seconds = train_epoch(parts.model, parts.optimizer, parts.criterion, events, parts.sampler, config, 0,
                              TrainingCallbacks())
-    return len(events), seconds
+    return len(events), seconds, time.process_time() - cpu_start
 
 
 def _benchmark_data(args, scratch: Path) -> tuple[str, Path]:

@@ -45,8 +45,8 @@ def test_factored_rows_select_and_project_as_the_materialised_table():
     rows = torch.tensor([4, 1, 1, 0])
     torch.testing.assert_close(table.index_select(0, rows), dense[rows])
     weight = torch.randn(6, 4)
-    torch.testing.assert_close(project_rows(table, weight), dense @ weight.T)
-    torch.testing.assert_close(project_rows(dense, weight), dense @ weight.T)
+    torch.testing.assert_close(project_rows(table, weight, rows), dense[rows] @ weight.T)
+    torch.testing.assert_close(project_rows(dense, weight, rows), dense[rows] @ weight.T)
     with pytest.raises(ValueError, match="dim 0"):
         table.index_select(1, rows)
 
@@ -132,3 +132,31 @@ def test_factored_time_aware_table_gives_the_materialised_embeddings(monkeypatch
     monkeypatch.setattr("tgnrank.model.tgn.time_aware_table",
                         lambda *args: original(*args[:-1], False))  # the dense (P, d) table
     torch.testing.assert_close(factored, embeddings())
+
+
+@pytest.mark.parametrize("options", [{}, {"activity": True}, {"embedding_module": "time"}], ids=str)
+def test_committing_pending_messages_on_read_changes_no_evaluation_result(options):
+    graph = Graph()
+    events, negatives = graph.events, np.random.default_rng(2).integers(N_COMPANIES + 1, N_NODES + 1, size=60)
+
+    def evaluate(commit: bool):
+        model = graph.model(**options)
+        graph.warm_up(model, n_events=30)
+        model.eval()
+        model.commit_pending_on_read = commit
+        logits = []
+        with torch.no_grad():
+            for start in range(30, 60, 10):
+                chunk = slice(start, start + 10)
+                logits.append(torch.cat(model.compute_edge_logits(
+                    events.sources[chunk], events.destinations[chunk], negatives[chunk], events.timestamps[chunk],
+                    events.edge_idxs[chunk], 3)))
+            later = model.compute_node_embeddings(np.arange(1, N_NODES + 1), np.full(N_NODES, 100.0), 3)
+        return torch.cat(logits), later, int(model.memory.has_pending.sum())
+
+    plain, plain_later, plain_pending = evaluate(False)
+    committed, committed_later, committed_pending = evaluate(True)
+    torch.testing.assert_close(committed, plain)
+    torch.testing.assert_close(committed_later, plain_later)
+    # neighbours read without interacting were committed (the time projection reads no neighbour)
+    assert committed_pending < plain_pending or options.get("embedding_module") == "time"

@@ -95,12 +95,13 @@ class FactoredRows:
         )
 
 
-def project_rows(table, weight: torch.Tensor) -> torch.Tensor:
-    """``table @ weight.T`` for a ``(P, d)`` tensor or :class:`FactoredRows`: ``(P, out)``."""
+def project_rows(table, weight: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``table[rows] @ weight.T`` for a ``(P, d)`` tensor or :class:`FactoredRows` and ``rows (R,)``:
+    ``(R, out)``; each distinct node (table row of a tensor) is projected once."""
     if not isinstance(table, FactoredRows):
-        return nn.functional.linear(table, weight)
-    per_node = nn.functional.linear(table.base, weight).index_select(0, table.node_of)
-    return per_node + nn.functional.linear(table.extra, weight @ table.extra_weight)
+        return nn.functional.linear(table, weight).index_select(0, rows)
+    per_node = nn.functional.linear(table.base, weight).index_select(0, table.node_of.index_select(0, rows))
+    return per_node + nn.functional.linear(table.extra.index_select(0, rows), weight @ table.extra_weight)
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,10 @@ class TemporalAttention(nn.Module):
         """
         node_dim, edge_dim, _ = self.parts
         weight = self.key_value_weight
-        node_part = project_rows(slots.table, weight[:, :node_dim])
+        node_part = project_rows(slots.table, weight[:, :node_dim], slots.rows.reshape(-1).index_select(0, filled))
         deltas, delta_of_slot = torch.unique(slots.deltas.reshape(-1).index_select(0, filled), return_inverse=True)
         time_part = nn.functional.linear(encode_time(deltas), weight[:, node_dim + edge_dim :], self.key_value_bias)
-        rows = slots.rows.reshape(-1).index_select(0, filled)
-        projected = node_part.index_select(0, rows) + time_part.index_select(0, delta_of_slot)
+        projected = node_part + time_part.index_select(0, delta_of_slot)
         if edge_dim:
             edge_features = slots.edge_features.reshape(-1, edge_dim).index_select(0, filled)
             projected = projected + nn.functional.linear(edge_features, weight[:, node_dim : node_dim + edge_dim])

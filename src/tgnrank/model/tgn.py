@@ -73,6 +73,11 @@ class TGN(nn.Module):
     :class:`tgnrank.data.activity.ActivityFeatures`: called with ``(node ids (N,), query times (N,))``
     it returns ``(N, dim)`` statistics from the events strictly before each time, which are appended
     to the static ``node_features`` of every row the embedding reads (query nodes and neighbours).
+
+    ``commit_pending_on_read`` (evaluation only, weights fixed): scoring and replaying commit the
+    pending messages of every node they read, not only of the nodes that interact. A node's applied
+    memory cannot change before it interacts again, so every result is the same, and the memory
+    updater runs once per pending message instead of once per batch that reads the node.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class TGN(nn.Module):
         # Jodie's time-delta normalisation; a buffer so that a reloaded checkpoint keeps its values.
         self.register_buffer("time_shift", torch.tensor(_time_shift_from(neighbor_finder), dtype=torch.float64))
         self.neighbor_finder = neighbor_finder
+        self.commit_pending_on_read = False
         self.to(self.device)
 
     # ----------------------------------------------------------------- public API
@@ -138,7 +144,7 @@ class TGN(nn.Module):
         batch = len(sources)
         nodes = np.concatenate([sources, destinations, negatives.reshape(-1)])
         times = np.concatenate([timestamps, timestamps, np.repeat(timestamps, n_neg)])
-        module_output, scored, view = self._embed_distinct(nodes, times, n_neighbors)
+        module_output, scored, view = self._embed_distinct(nodes, times, n_neighbors, self.commit_pending_on_read)
         if self.memory is not None:
             self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
         source_h, destination_h, negative_h = scored[:batch], scored[batch : 2 * batch], scored[2 * batch :]
@@ -155,10 +161,11 @@ class TGN(nn.Module):
         nodes = np.concatenate([sources, destinations])
         times = np.concatenate([timestamps, timestamps])
         if self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message:
-            module_output, _, view = self._embed(nodes, times, n_neighbors)
+            module_output, _, view = self._embed(nodes, times, n_neighbors, self.commit_pending_on_read)
         else:
             module_output = None
-            view = self._memory_view(*torch.unique(torch.as_tensor(nodes, device=self.device), return_inverse=True))
+            distinct, row_of = torch.unique(torch.as_tensor(nodes, device=self.device), return_inverse=True)
+            view = self._memory_view(distinct, row_of, self.commit_pending_on_read)
         self._record_interactions(view, sources, destinations, timestamps, edge_idxs, module_output)
 
     def compute_node_embeddings(
@@ -206,20 +213,21 @@ class TGN(nn.Module):
 
     # ----------------------------------------------------------------- embeddings
 
-    def _embed_distinct(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int):
+    def _embed_distinct(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int, commit: bool = False):
         """:meth:`_embed` of each distinct (node, time) pair once, expanded back to the ``N`` rows
         (the view's ``row_of`` then maps those rows, as for :meth:`_embed`)."""
         pair_nodes, pair_times, pair_of = distinct_pairs(nodes, times)
-        module_output, scored, view = self._embed(pair_nodes, pair_times, n_neighbors)
+        module_output, scored, view = self._embed(pair_nodes, pair_times, n_neighbors, commit)
         pair_of = torch.as_tensor(pair_of, device=self.device)
         expand = lambda rows: None if rows is None else rows.index_select(0, pair_of)  # noqa: E731
         if view is not None:
             view = dataclasses.replace(view, row_of=view.row_of.index_select(0, pair_of))
         return expand(module_output), expand(scored), view
 
-    def _embed(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int):
+    def _embed(self, nodes: np.ndarray, times: np.ndarray, n_neighbors: int, commit: bool = False):
         """Embed ``nodes (N,)`` at ``times (N,)``: returns the embedding module's output ``(N, d)``,
-        the embeddings to score ``(N, d)`` (the memory with ``dyrep``) and the :class:`MemoryView`."""
+        the embeddings to score ``(N, d)`` (the memory with ``dyrep``) and the :class:`MemoryView`
+        (``commit``: see :meth:`_memory_view`)."""
         # With dyrep the memory is scored; the module only matters if messages carry its output.
         config = self.config
         needs_module = (
@@ -230,7 +238,7 @@ class TGN(nn.Module):
         distinct, row_of = torch.unique(neighborhood.nodes, return_inverse=True)
         memory, view, time_diffs = None, None, None
         if self.memory is not None:
-            view = self._memory_view(distinct, row_of)
+            view = self._memory_view(distinct, row_of, commit)
             memory = view.memory
             if self.config.embedding_module == "time":
                 query_times = torch.as_tensor(np.array(times), device=self.device)
@@ -273,9 +281,10 @@ class TGN(nn.Module):
 
     # ----------------------------------------------------------------- memory
 
-    def _memory_view(self, distinct: torch.Tensor, row_of: torch.Tensor) -> MemoryView:
+    def _memory_view(self, distinct: torch.Tensor, row_of: torch.Tensor, commit: bool = False) -> MemoryView:
         """Memory of the sorted ``distinct (U,)`` nodes after every earlier batch: pending messages
-        applied, not committed; ``row_of (N,)`` maps the call's rows to them."""
+        applied, not committed (with ``commit``: committed, see ``commit_pending_on_read``);
+        ``row_of (N,)`` maps the call's rows to them."""
         memory, last_update = self.memory.read(distinct)
         applied = torch.zeros_like(distinct, dtype=torch.bool)
         if not self.config.memory_update_at_end:
@@ -287,6 +296,11 @@ class TGN(nn.Module):
                 memory = memory.index_put((rows,), updated)
                 last_update = last_update.index_put((rows,), times)
                 applied = has_pending
+                if commit:
+                    pending_nodes = distinct.index_select(0, rows)
+                    self.memory.write(pending_nodes, updated, times)
+                    self.memory.clear_pending(pending_nodes)
+                    applied = torch.zeros_like(has_pending)
         return MemoryView(distinct, row_of, memory, last_update, applied)
 
     def _record_interactions(

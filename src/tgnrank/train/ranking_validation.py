@@ -21,6 +21,7 @@ import numbers
 import time
 
 import numpy as np
+import torch
 
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
@@ -112,7 +113,8 @@ class ValidationRanking:
         full-data finder) is used for the ranking only; default: the model's own.
         """
         started = time.perf_counter()
-        with _model_state_kept(model, neighbor_finder):
+        # Inference mode inside the state guard only: the restored memory must stay an ordinary tensor.
+        with _model_state_kept(model, neighbor_finder), torch.inference_mode():
             scorer = scorer_for_model(model, self.candidates, n_neighbors)
             ranking = rank_candidates(self.candidates, scorer, self.block_pairs, top_k=0)
         return {
