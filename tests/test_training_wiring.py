@@ -202,7 +202,7 @@ def test_activity_features_reach_the_model_and_its_checkpoint(data_dir, tmp_path
     model, stored = build_model_from_checkpoint(checkpoint, training.data, None, "cpu")
     assert stored.activity_features and model.activity_features is not None
     static_dim = training.data.node_features.shape[1]
-    plain = build_training_model(_config(data_dir, use_memory=True), training.data, None, "cpu")
+    plain = build_training_model(_config(data_dir, use_memory=True, activity_features=False), training.data, None, "cpu")
     n_inputs = lambda m: sum(p.numel() for p in m.feature_encoder.parameters())  # noqa: E731
     assert n_inputs(model) > n_inputs(plain) and plain.activity_features is None and static_dim > 0
 
