@@ -173,9 +173,9 @@ def test_fitting_windows_skip_earlier_windows_without_positives():
 
 
 def test_fusion_options_name_the_bad_setting():
-    with pytest.raises(ConfigError, match="--fusion_windows"):
+    with pytest.raises(ConfigError, match="fusion_windows"):
         FusionOptions(fusion_windows=0)
-    with pytest.raises(ConfigError, match="--fusion_learning_rate"):
+    with pytest.raises(ConfigError, match="fusion_learning_rate"):
         FusionOptions(fusion_learning_rate=0.0)
 
 
