@@ -313,6 +313,11 @@ def test_recommend_explained_and_fused_equal_the_command(trained, fused, capsys)
     assert list(contributions.columns) == ["feature", "value", "contribution"]
     assert set(contributions["feature"]) == set(api_fused.ranker.feature_names)
     assert {"fused_score", "expected_value"} <= set(contributions.attrs)
+    # the company model moves all of one company's scores together, so recommend shows the within-company
+    # scores, as from the saved booster, and the contributions add up to them
+    np.testing.assert_allclose(in_memory["score"], from_file["score"], rtol=1e-6)
+    assert contributions["contribution"].sum() + contributions.attrs["expected_value"] == pytest.approx(
+        in_memory["score"].iloc[0], rel=1e-5)
     cli = cli_json(capsys, ["recommend", "--model_path", str(result.model.path), "--company", f"#{company}", "--k",
                             "3", "--data_dir", str(root / "data"), "--format", "json", "--fusion", str(booster)])
     assert from_file.to_dict("records") == cli["recommendations"]

@@ -11,6 +11,8 @@ SHAP value for the trees) and the trees' expected value, summing exactly to the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +72,10 @@ def load_fusion(path: str | Path, model_path: str | Path | None = None) -> Fused
 def fused_scorer(ranker: FusedRanker, model_scorer, grid, data) -> FusedScorer:
     """The fusion over ``grid`` (a one-company candidate set), the model's scorer feeding its model feature."""
     extras = {name: (lambda _candidates: model_scorer) for name in ranker.extra_names}
-    return ranker.scorer(grid, data.node_features, data.edge_features, extras)
+    # One company's investors: its company model would add one constant to all of them, so the scores
+    # stay the lambdarank ones, which the per-feature contributions add up to.
+    within_company = dataclasses.replace(ranker, company_booster=None)
+    return within_company.scorer(grid, data.node_features, data.edge_features, extras)
 
 
 def pair_contributions(fused: FusedScorer, row: int, cols: np.ndarray) -> list[FusedContributions]:
