@@ -2,9 +2,9 @@
 Ray Tune trials (``ray``) on a Ray started for the command or on an existing cluster.
 
 :class:`ExecutorOptions` declares the flags (``--executor``, ``--ray_address``, ``--max_concurrent``,
-``--gpus_per_run``, ``--threads_per_run``) like every other setting, so the command line and Python check them alike. Ray is
-an optional dependency: :func:`require_ray` names the extra that installs it. This module imports
-nothing heavy.
+``--gpus_per_run``, ``--threads_per_run``) like every other setting, so the command line and Python
+check them alike. Ray is an optional dependency: :func:`require_ray` names the extra that installs it.
+This module imports nothing heavy.
 """
 
 from __future__ import annotations
