@@ -134,12 +134,13 @@ def test_fused_contributions_sum_to_the_fused_score(trained, fusion_path):
     assert [item.score for item in recommendations.items] == sorted((i.score for i in recommendations.items), reverse=True)
 
 
-def test_fusion_file_errors_name_the_flag(tmp_path):
-    with pytest.raises(ConfigError, match="--fusion"):
+def test_fusion_file_errors_name_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match="^fusion '.*missing.lgb.txt': no such file") as raised:
         load_fusion(tmp_path / "missing.lgb.txt")
+    assert raised.value.parameters == ("fusion",)
     bad = tmp_path / "bad.lgb.txt"
     bad.write_text("not a model")
-    with pytest.raises(ConfigError, match="--fusion"):
+    with pytest.raises(ConfigError, match="^fusion '.*bad.lgb.txt': not a LightGBM text model"):
         load_fusion(bad)
 
 
@@ -148,7 +149,7 @@ def test_calibration_and_fusion_are_refused_together(trained, fusion_path):
 
     data, _, path = trained
     calibration = Calibration(t_start=0.0, t_end=1.0, n_positives=1, n_negatives=1, n_sampled_negatives=1, isotonic=None)
-    with pytest.raises(ConfigError, match="--calibrate"):
+    with pytest.raises(ConfigError, match="^calibrate calibrates .* cannot be combined with fusion$"):
         recommend_investors(load_checkpoint(path), data, 1, float(data.events.timestamps.max()), 3,
                             calibration=calibration, fusion=load_fusion(fusion_path))
 

@@ -63,3 +63,28 @@ def test_other_user_errors_keep_their_class_and_errors_without_parameters_are_ke
     assert type(shown) is DataFormatError and str(shown) == "state.json: pass --restart"
     plain = ConfigError("window must be one of val, test")
     assert as_flags(plain) is plain
+
+
+def test_converted_library_errors_are_bare_in_the_library_and_flags_on_the_command_line(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from tgnrank.cli.main import main
+    from tgnrank.train.config import TrainConfig
+    from tgnrank.train.device import select_device
+
+    monkeypatch.chdir(tmp_path)  # train writes its log under the current directory
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ConfigError, match=r"^gpu must be in 0\.\.1 .*, got 5$") as raised:
+        select_device(5)
+    assert raised.value.parameters == ("gpu",)
+    with pytest.raises(ConfigError, match="^hard_neg_similarity memory .* needs use_hard_negatives and use_memory$"):
+        TrainConfig(hard_neg_similarity="memory")
+
+    assert main(["train", "-d", "absent", "--gpu", "5"]) == 2
+    assert "error: --gpu must be in 0..1 (CUDA devices visible) or -1 for the CPU, got 5" in capsys.readouterr().err
+    assert main(["train", "--hard_neg_similarity", "memory"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "error: --hard_neg_similarity memory compares investors by their memory, so it needs --use_hard_negatives "
+        "and --use_memory\n"
+    )

@@ -133,7 +133,7 @@ def test_sampled_softmax_is_finite_at_extreme_logits_and_rejects_bad_temperature
     loss.sum().backward()
     assert torch.isfinite(positives.grad).all()
     for bad in (0.0, -1.0, float("inf"), float("nan")):
-        with pytest.raises(ConfigError, match="--softmax_temperature"):
+        with pytest.raises(ConfigError, match="^softmax_temperature must be"):
             sampled_softmax_loss(positives, torch.zeros(2, 3), temperature=bad)
 
 
@@ -147,7 +147,7 @@ def test_make_pair_loss_keeps_bce_and_focal_and_adds_softmax():
     assert make_pair_loss("focal", 0.3, 1.5)(positives, negatives).item() == pytest.approx(focal.item())
     softmax = make_pair_loss("softmax", softmax_temperature=0.5)(positives, negatives)
     assert softmax.item() == pytest.approx(sampled_softmax_loss(positives, negatives, 0.5).item())
-    with pytest.raises(ConfigError, match="--loss must be one of bce, focal, softmax"):
+    with pytest.raises(ConfigError, match="^loss must be one of bce, focal, softmax"):
         make_pair_loss("hinge")
-    with pytest.raises(ConfigError, match="--softmax_temperature"):
+    with pytest.raises(ConfigError, match="^softmax_temperature must be"):
         make_pair_loss("softmax", softmax_temperature=0)

@@ -124,7 +124,7 @@ def test_company_sample_is_seeded_sorted_and_zero_means_all():
     assert sample_company_rows(40, 0, seed=0).tolist() == list(range(40))
     assert sample_company_rows(40, 500, seed=0).tolist() == list(range(40))
     for bad in (-1, 2.5, True):
-        with pytest.raises(ConfigError, match="--val_rank_companies"):
+        with pytest.raises(ConfigError, match="^val_rank_companies must be"):
             sample_company_rows(40, bad, seed=0)
 
 
@@ -208,7 +208,7 @@ def test_early_stop_score_without_a_ranking_never_improves_and_bad_names_fail():
     for score in (early_stop_score("mrr", 0.9, {"mrr": 0.2}), early_stop_score("mrr", 0.95, None)):
         stopper.step(score)
     assert stopper.best_epoch == 0
-    with pytest.raises(ConfigError, match="--early_stop_metric must be one of mrr, recall@1000, ap"):
+    with pytest.raises(ConfigError, match="^early_stop_metric must be one of mrr, recall@1000, ap"):
         validate_early_stop_metric("auc")
 
 

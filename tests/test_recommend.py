@@ -152,9 +152,9 @@ def test_parse_at_reads_dates_and_days(trained):
     assert parse_at("2015-01-01", data) == 16436.0  # 45 years of 365 days + 11 leap days
     assert parse_at("16500.5", data) == 16500.5
     assert parse_at(None, data) == float(data.events.timestamps.max())
-    with pytest.raises(ConfigError, match="--at .* before the first event"):
+    with pytest.raises(ConfigError, match="^at .* before the first event"):
         parse_at("1990-01-01", data)
-    with pytest.raises(ConfigError, match="--at must be a date"):
+    with pytest.raises(ConfigError, match="^at must be a date"):
         parse_at("next week", data)
 
 
@@ -248,5 +248,5 @@ def test_calibrate_refuses_a_recommendation_time_before_the_validation_window_en
     last = float(data.events.timestamps.max())
     calibration = Calibration(t_start=last - 30, t_end=last, n_positives=1, n_negatives=1, n_sampled_negatives=1,
                               isotonic=None)
-    with pytest.raises(ConfigError, match="--calibrate .* after --at"):
+    with pytest.raises(ConfigError, match="^calibrate .* after at "):
         recommend_investors(load_checkpoint(path), data, busiest_company(data), last - 1, calibration=calibration)

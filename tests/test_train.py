@@ -135,7 +135,7 @@ def test_select_device_uses_the_requested_gpu_and_rejects_missing_ones(monkeypat
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "fake GPU")
     assert select_device(1) == torch.device("cuda:1")
-    with pytest.raises(ConfigError, match="--gpu must be in 0..1"):
+    with pytest.raises(ConfigError, match=r"^gpu must be in 0\.\.1"):
         select_device(2)
 
 

@@ -130,13 +130,14 @@ def test_reading_before_a_nodes_last_update_fails():
 
 
 @pytest.mark.parametrize(
-    "options, flag",
-    [(dict(walk_dim=0), "--walk_dim"), (dict(walk_dim=2.5), "--walk_dim"), (dict(decay_days=0), "--walk_decay_days"),
-     (dict(decay_days=float("inf")), "--walk_decay_days")],
+    "options, name",
+    [(dict(walk_dim=0), "walk_dim"), (dict(walk_dim=2.5), "walk_dim"), (dict(decay_days=0), "walk_decay_days"),
+     (dict(decay_days=float("inf")), "walk_decay_days")],
 )
-def test_invalid_walk_settings_name_their_flag(options, flag):
-    with pytest.raises(ConfigError, match=flag):
+def test_invalid_walk_settings_name_their_setting(options, name):
+    with pytest.raises(ConfigError, match=f"^{name} must be") as raised:
         WalkConfig(**options)
+    assert raised.value.parameters == (name,)
 
 
 # ----------------------------------------------------------------- the model

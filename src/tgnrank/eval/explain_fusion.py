@@ -52,16 +52,22 @@ def load_fusion(path: str | Path, model_path: str | Path | None = None) -> Fused
     import lightgbm
 
     if not Path(path).is_file():
-        raise ConfigError(f"--fusion {path}: no such file (the .lgb.txt that tgnrank fuse writes beside its JSON)")
+        raise ConfigError(
+            f"fusion {str(path)!r}: no such file (the .lgb.txt that tgnrank fuse writes beside its JSON)",
+            parameters=("fusion",),
+        )
     try:
         booster = lightgbm.Booster(model_file=str(path))
     except lightgbm.basic.LightGBMError as error:
-        raise ConfigError(f"--fusion {path}: not a LightGBM text model ({error})") from error
+        raise ConfigError(
+            f"fusion {str(path)!r}: not a LightGBM text model ({error})", parameters=("fusion",)
+        ) from error
     names = tuple(booster.feature_name())
     if names[: len(FEATURE_NAMES)] != FEATURE_NAMES or len(names) > len(FEATURE_NAMES) + 1:
         raise ConfigError(
-            f"--fusion {path}: its features {list(names)} are not this version's pair features followed by at "
-            "most one model score (refit it with tgnrank fuse, with a single --model_path)"
+            f"fusion {str(path)!r}: its features {list(names)} are not this version's pair features followed by "
+            "at most one model score (refit it with tgnrank fuse, with a single model_path)",
+            parameters=("fusion", "model_path"),
         )
     extras = names[len(FEATURE_NAMES):]
     if extras and model_path is not None and extras[0] != Path(model_path).stem + SCORE_SUFFIX:

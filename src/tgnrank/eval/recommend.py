@@ -104,12 +104,15 @@ def parse_at(text: str | None, data: EventData) -> float:
         except ValueError:
             at = np.nan
     if not np.isfinite(at):
-        raise ConfigError(f"--at must be a date YYYY-MM-DD or a number of days since 1970-01-01, got {text!r}")
+        raise ConfigError(
+            f"at must be a date YYYY-MM-DD or a number of days since 1970-01-01, got {text!r}", parameters=("at",)
+        )
     first = float(np.min(data.events.timestamps))
     if at < first:
         raise ConfigError(
-            f"--at {text} is before the first event of '{data.name}' ({day_to_iso(first)}, day {first:g}): "
-            "there is no history to recommend from"
+            f"at {text} is before the first event of '{data.name}' ({day_to_iso(first)}, day {first:g}): "
+            "there is no history to recommend from",
+            parameters=("at",),
         )
     return at
 
@@ -203,13 +206,16 @@ def recommend_investors(
     from tgnrank.eval.scoring import model_scorer_from_checkpoint
 
     if k < 1:
-        raise ConfigError(f"--k must be an integer >= 1, got {k}")
+        raise ConfigError(f"k must be an integer >= 1, got {k}", parameters=("k",))
     if calibration is not None and fusion is not None:
-        raise ConfigError("--calibrate calibrates the model's score; it cannot be combined with --fusion")
+        raise ConfigError(
+            "calibrate calibrates the model's score; it cannot be combined with fusion", parameters=("calibrate", "fusion")
+        )
     if calibration is not None and calibration.t_end > at:
         raise ConfigError(
-            f"--calibrate fits on the validation window ending {day_to_iso(calibration.t_end)}, after --at "
-            f"{day_to_iso(at)}: it would use links from after the recommendation time; pass a later --at"
+            f"calibrate fits on the validation window ending {day_to_iso(calibration.t_end)}, after at "
+            f"{day_to_iso(at)}: it would use links from after the recommendation time; pass a later at",
+            parameters=("calibrate", "at"),
         )
     events = data.events
     history = events.select(events.timestamps <= at)

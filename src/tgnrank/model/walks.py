@@ -60,9 +60,12 @@ class WalkConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.walk_dim, bool) or int(self.walk_dim) != self.walk_dim or self.walk_dim < 1:
-            raise ConfigError(f"--walk_dim must be an integer >= 1, got {self.walk_dim!r}")
+            raise ConfigError(f"walk_dim must be an integer >= 1, got {self.walk_dim!r}", parameters=("walk_dim",))
         if not math.isfinite(float(self.decay_days)) or float(self.decay_days) <= 0:
-            raise ConfigError(f"--walk_decay_days must be a finite number of days > 0, got {self.decay_days!r}")
+            raise ConfigError(
+                f"walk_decay_days must be a finite number of days > 0, got {self.decay_days!r}",
+                parameters=("walk_decay_days",),
+            )
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ class TemporalWalks(nn.Module):
             if tuple(loaded.shape) != tuple(current.shape):
                 raise ValueError(
                     f"walk state '{key}' has shape {tuple(loaded.shape)} but this model expects "
-                    f"{tuple(current.shape)} (different number of nodes or --walk_dim?)"
+                    f"{tuple(current.shape)} (different number of nodes or walk_dim?)"
                 )
             setattr(self, key, loaded.to(device=current.device, dtype=current.dtype).clone())
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from tgnrank.config.model import AGGREGATORS, EMBEDDING_MODULES, MEMORY_UPDATERS, MESSAGE_FUNCTIONS, ModelConfig
-from tgnrank.config.params import Setting, declared, flag
+from tgnrank.config.params import Setting, declared
 from tgnrank.config.sections import (
     DEFAULT_HARD_NEG_TOPK,
     DEFAULT_MULTIHOP_TOPK,
@@ -107,8 +107,9 @@ class TrainConfig:
         negatives = self.negatives
         if negatives.hard_neg_similarity == "memory" and not (negatives.use_hard_negatives and self.model.use_memory):
             raise ConfigError(
-                f"{flag('hard_neg_similarity')} memory compares investors by their memory, so it needs "
-                f"{flag('use_hard_negatives')} and {flag('use_memory')}"
+                "hard_neg_similarity memory compares investors by their memory, so it needs use_hard_negatives "
+                "and use_memory",
+                parameters=("hard_neg_similarity", "use_hard_negatives", "use_memory"),
             )
 
     @property

@@ -24,7 +24,9 @@ def select_device(gpu: int) -> torch.device:
         return torch.device("cpu")
     n_devices = torch.cuda.device_count()
     if gpu >= n_devices:
-        raise ConfigError(f"--gpu must be in 0..{n_devices - 1} (CUDA devices visible) or -1 for the CPU, got {gpu}")
+        raise ConfigError(
+            f"gpu must be in 0..{n_devices - 1} (CUDA devices visible) or -1 for the CPU, got {gpu}", parameters=("gpu",)
+        )
     device = torch.device(f"cuda:{gpu}")
     logger.info("Using %s (%s)", device, torch.cuda.get_device_name(device))
     return device

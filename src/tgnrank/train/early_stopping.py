@@ -17,7 +17,10 @@ DEFAULT_EARLY_STOP_METRIC = "mrr"
 
 def validate_early_stop_metric(metric: str) -> None:
     if metric not in EARLY_STOP_METRICS:
-        raise ConfigError(f"--early_stop_metric must be one of {', '.join(EARLY_STOP_METRICS)}, got {metric!r}")
+        raise ConfigError(
+            f"early_stop_metric must be one of {', '.join(EARLY_STOP_METRICS)}, got {metric!r}",
+            parameters=("early_stop_metric",),
+        )
 
 
 def early_stop_score(metric: str, val_ap: float, val_ranking: Mapping[str, float] | None) -> float:

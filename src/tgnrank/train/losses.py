@@ -101,7 +101,9 @@ def validate_softmax_temperature(temperature: float) -> None:
     if isinstance(temperature, bool) or not (
         isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature > 0
     ):
-        raise ConfigError(f"--softmax_temperature must be a finite number > 0, got {temperature!r}")
+        raise ConfigError(
+            f"softmax_temperature must be a finite number > 0, got {temperature!r}", parameters=("softmax_temperature",)
+        )
 
 
 def make_pair_loss(
@@ -121,7 +123,7 @@ def make_pair_loss(
     if loss in ("bce", "focal"):
         criterion = make_loss(loss == "focal", focal_alpha, focal_gamma)
         return lambda positives, negatives: link_prediction_loss(criterion, positives, negatives)
-    raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}", parameters=("loss",))
 
 
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:

@@ -33,9 +33,12 @@ DEFAULT_VAL_RANK_COMPANIES = 500
 
 
 def validate_val_rank_companies(n_companies: int) -> None:
-    """Raise :class:`ConfigError` naming the flag unless ``n_companies`` is an integer >= 0 (0 = all)."""
+    """Raise :class:`ConfigError` naming the setting unless ``n_companies`` is an integer >= 0 (0 = all)."""
     if isinstance(n_companies, bool) or not isinstance(n_companies, numbers.Integral) or n_companies < 0:
-        raise ConfigError(f"--val_rank_companies must be an integer >= 0 (0 = every company), got {n_companies!r}")
+        raise ConfigError(
+            f"val_rank_companies must be an integer >= 0 (0 = every company), got {n_companies!r}",
+            parameters=("val_rank_companies",),
+        )
 
 
 def sample_company_rows(n_total: int, n_companies: int, seed: int) -> np.ndarray:
