@@ -254,7 +254,9 @@ def test_explain_refuses_a_past_investor_and_an_unknown_name(trained, capsys):
     assert main(["explain", *cli_args(data_dir, path, "--company", company, "--investor", f"#{past}")]) == 2
     assert "already invested" in capsys.readouterr().err
     assert main(["explain", *cli_args(data_dir, path, "--company", company, "--investor", "Nobody at all")]) == 2
-    assert "--investor 'Nobody at all': no investor of that name" in capsys.readouterr().err
+    assert "--investor 'Nobody at all': none of the 80 investors of dataset 'small' has that name" in (
+        capsys.readouterr().err
+    )
 
 
 def test_recommend_with_a_fusion_shows_each_signals_contribution(trained, fusion_path, tmp_path, capsys):

@@ -163,15 +163,16 @@ def test_company_lookup_by_name_or_id_with_suggestions(trained):
     name = str(data.node_names[12])
     assert find_company(data, name.upper()) == 12
     assert find_company(data, "  #12 ") == 12
-    with pytest.raises(ConfigError, match="not a company"):
+    with pytest.raises(ConfigError, match="^company '#[0-9]+': node [0-9]+ is not one of the companies"):
         find_company(data, f"#{data.n_nodes}")  # the last node is an investor
     with pytest.raises(ConfigError) as error:
         find_company(data, name[:-3] + "xx)")
-    assert "--company" in str(error.value) and name in str(error.value)
+    assert str(error.value).startswith("company '") and name in str(error.value)
+    assert error.value.parameters == ("company",)
     prefix = name.split(" (")[0]
     with pytest.raises(ConfigError) as error:
         find_company(data, prefix.lower())
-    assert str(error.value).split("did you mean: ")[1].startswith(name)  # the name containing the query comes first
+    assert str(error.value).split("did you mean: ")[1].startswith(repr(name))  # the name containing the query first
 
 
 def test_company_suggestions_by_hand():
@@ -214,6 +215,7 @@ def test_cli_prints_names_and_scores_and_suggests_on_unknown_names(trained, caps
     assert main([*base, "--company", str(data.node_names[company])[:-2]]) == 2
     error = capsys.readouterr().err
     assert "did you mean" in error and str(data.node_names[company]) in error
+    assert f"error: --company {str(data.node_names[company])[:-2]!r}: none of the" in error
 
     assert main([*base, "--company", str(data.node_names[company]), "--at", "2014-06-01"]) == 0
     assert "invested later" in capsys.readouterr().out

@@ -120,21 +120,28 @@ def parse_at(text: str | None, data: EventData) -> float:
 def find_company(data: EventData, name: str) -> int:
     """The node id of the company called ``name`` (case-insensitive), or ``#ID`` for an id.
 
-    Raises ConfigError naming ``--company`` with the closest names when there is no such company, and
-    with the ids when several companies share the name.
+    Raises ConfigError naming the setting ``company`` with the closest names when there is no such
+    company, and with the ids when several companies share the name.
     """
-    return find_node(data, name, COMPANY, "--company")
+    return find_node(data, name, COMPANY, "company")
 
 
-def find_node(data: EventData, name: str, kind: str, flag: str) -> int:
-    """The node id of the ``kind`` node called ``name`` (case-insensitive), or ``#ID``; errors name ``flag``."""
+def find_node(data: EventData, name: str, kind: str, parameter: str) -> int:
+    """The node id of the ``kind`` node called ``name`` (case-insensitive), or ``#ID``; errors name ``parameter``.
+
+    The messages say ``kind`` only in the plural and quote every node name, so that spelling
+    ``parameter`` as a flag (``company`` -> ``--company``) touches nothing else.
+    """
     query = name.strip()
     kinds = "companies" if kind == COMPANY else f"{kind}s"
     node_ids = np.flatnonzero(data.node_kinds == kind)
+    named = (parameter.lstrip("-"),)
     if query.startswith("#") and query[1:].isdigit():
         node = int(query[1:])
         if node not in set(node_ids.tolist()):
-            raise ConfigError(f"{flag} {name!r}: node {node} is not a {kind} of dataset '{data.name}'")
+            raise ConfigError(
+                f"{parameter} {name!r}: node {node} is not one of the {kinds} of dataset '{data.name}'", named
+            )
         return node
     names = [str(data.node_names[node]) for node in node_ids]
     matches = [int(node) for node, text in zip(node_ids, names) if text.lower() == query.lower()]
@@ -142,13 +149,15 @@ def find_node(data: EventData, name: str, kind: str, flag: str) -> int:
         return matches[0]
     if matches:
         raise ConfigError(
-            f"{flag} {name!r}: {len(matches)} {kinds} have that name (ids {', '.join(map(str, matches))}); "
-            f"pass one as {flag} '#ID'"
+            f"{parameter} {name!r}: {len(matches)} {kinds} have that name (ids {', '.join(map(str, matches))}); "
+            f"pass one as {parameter} '#ID'",
+            named,
         )
     suggestions = company_suggestions(names, query)
-    hint = f"did you mean: {'; '.join(suggestions)}?" if suggestions else "no similar name found"
+    hint = f"did you mean: {'; '.join(map(repr, suggestions))}?" if suggestions else "no similar name found"
     raise ConfigError(
-        f"{flag} {name!r}: no {kind} of that name in dataset '{data.name}' ({len(names):,} {kinds}); {hint}"
+        f"{parameter} {name!r}: none of the {len(names):,} {kinds} of dataset '{data.name}' has that name; {hint}",
+        named,
     )
 
 
