@@ -243,7 +243,7 @@ def fit_fusion(
     for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
         scorers = [factory(candidates) for factory in extras.values()]
-        x, y, g = _sample_window(candidates, features, scorers, options.fusion_negatives, rng)
+        x, y, g = sample_window(candidates, features, scorers, options.fusion_negatives, rng)
         matrices.append(x)
         labels.append(y)
         groups.append(g)
@@ -251,11 +251,9 @@ def fit_fusion(
         company_counts.append(np.bincount(candidates.positive_rows, minlength=candidates.n_companies))
         fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(y)))
     names = FEATURE_NAMES + tuple(extras)
-    params = _booster_params(options, "lambdarank", options.fusion_leaves, options.fusion_min_leaf)
-    dataset = lightgbm.Dataset(
-        np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
-    )
-    booster = lightgbm.train(params, dataset, num_boost_round=options.fusion_trees)
+    params = lightgbm_params("lambdarank", options.fusion_learning_rate, options.fusion_leaves,
+                             options.fusion_min_leaf, options.fusion_seed)
+    booster = train_lambdarank(params, matrices, labels, groups, names, options.fusion_trees)
     if not options.fusion_company_rates:
         return FusedRanker(booster, names, tuple(extras), fitted)
     company_names = company_matrix_names(static_node_features.shape[1], edge_features.shape[1])
@@ -263,25 +261,37 @@ def fit_fusion(
         np.concatenate(company_rows), np.concatenate(company_counts).astype(np.float64),
         feature_name=list(company_names),
     )
-    company_params = _booster_params(options, "poisson", COMPANY_LEAVES, options.fusion_min_leaf)
+    company_params = lightgbm_params("poisson", options.fusion_learning_rate, COMPANY_LEAVES,
+                                     options.fusion_min_leaf, options.fusion_seed)
     company_booster = lightgbm.train(company_params, companies, num_boost_round=COMPANY_TREES)
     return FusedRanker(booster, names, tuple(extras), fitted, company_booster, company_names)
 
 
-def _booster_params(options: FusionOptions, objective: str, leaves: int, min_leaf: int) -> dict:
+def lightgbm_params(objective: str, learning_rate: float, leaves: int, min_leaf: int, seed: int) -> dict:
+    """The boosting parameters every learned ranker of tgnrank uses: bagged, seeded and deterministic."""
     return dict(
         objective=objective,
-        learning_rate=options.fusion_learning_rate,
+        learning_rate=learning_rate,
         num_leaves=leaves,
         min_data_in_leaf=min_leaf,
         feature_fraction=0.8,
         bagging_fraction=0.8,
         bagging_freq=1,
-        seed=options.fusion_seed,
+        seed=seed,
         deterministic=True,
         force_row_wise=True,
         verbose=-1,
     )
+
+
+def train_lambdarank(params: dict, matrices: list, labels: list, groups: list, names, trees: int):
+    """A LightGBM booster fitted on the windows' sampled rows (``sample_window``'s outputs, one per window)."""
+    import lightgbm
+
+    dataset = lightgbm.Dataset(
+        np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
+    )
+    return lightgbm.train(params, dataset, num_boost_round=trees)
 
 
 def _gain_shares(booster, names: tuple[str, ...]) -> dict[str, float]:
@@ -301,7 +311,7 @@ def _feature_block(features: PairFeatures, extra_scorers: list, row_start: int, 
     return np.concatenate([block, np.stack(extras, axis=2)], axis=2)
 
 
-def _sample_window(
+def sample_window(
     candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rng
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature rows, 0/1 labels and per-company group sizes: every positive and up to

@@ -20,7 +20,15 @@ import numpy as np
 
 from tgnrank.config.params import Boolean, Interval, Section, setting
 from tgnrank.data.events import EventData
-from tgnrank.eval.fusion import FittedWindow, FusedRanker, FusedScorer, _sample_window, fitting_windows
+from tgnrank.eval.fusion import (
+    FittedWindow,
+    FusedRanker,
+    FusedScorer,
+    fitting_windows,
+    lightgbm_params,
+    sample_window,
+    train_lambdarank,
+)
 from tgnrank.eval.new_company_features import NewCompanyFeatures
 from tgnrank.eval.fusion_window import fitting_bounds
 from tgnrank.eval.protocol import CandidateSet, build_new_company_candidates
@@ -57,36 +65,20 @@ def fit_new_company_ranker(
 
     Only events with t <= t_end are read (the events and the first round types alike).
     """
-    import lightgbm
-
     past = data.events.select(data.events.timestamps <= t_end)
     rng = np.random.default_rng(options.nc_seed)
     matrices, labels, groups, fitted, names = [], [], [], [], ()
     for candidates in fitting_windows(past, t_start, t_end, options.nc_windows, build=build_new_company_candidates):
         features = NewCompanyFeatures.from_candidates(candidates, data)
-        x, y, g = _sample_window(candidates, features, [], options.nc_negatives, rng)
+        x, y, g = sample_window(candidates, features, [], options.nc_negatives, rng)
         matrices.append(x)
         labels.append(y)
         groups.append(g)
         fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(y)))
         names = features.names
-    params = dict(
-        objective="lambdarank",
-        learning_rate=options.nc_learning_rate,
-        num_leaves=options.nc_leaves,
-        min_data_in_leaf=options.nc_min_leaf,
-        feature_fraction=0.8,
-        bagging_fraction=0.8,
-        bagging_freq=1,
-        seed=options.nc_seed,
-        deterministic=True,
-        force_row_wise=True,
-        verbose=-1,
-    )
-    dataset = lightgbm.Dataset(
-        np.concatenate(matrices), np.concatenate(labels), group=np.concatenate(groups), feature_name=list(names)
-    )
-    booster = lightgbm.train(params, dataset, num_boost_round=options.nc_trees)
+    params = lightgbm_params("lambdarank", options.nc_learning_rate, options.nc_leaves, options.nc_min_leaf,
+                             options.nc_seed)
+    booster = train_lambdarank(params, matrices, labels, groups, names, options.nc_trees)
     return FusedRanker(booster, names, (), fitted)
 
 
