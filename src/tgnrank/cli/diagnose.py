@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if uses_scope(args):
         return run_scope(args)
-    from tgnrank.data import atomic_write, open_dataset
+    from tgnrank.data import open_dataset
     from tgnrank.eval.diagnose_models import ENSEMBLE, FUSION, diagnose_models, member_names
     from tgnrank.eval.diagnostic import DiagnosticOptions, check_model_names, format_report
     from tgnrank.eval.fusion import FusionOptions
@@ -110,13 +110,20 @@ def run(args: argparse.Namespace) -> int:
     file_stem = f"{ENSEMBLE}-{data.name}" if len(names) > 1 else names[0] if names else f"baselines-{data.name}"
     if ranker is not None:
         file_stem = f"{FUSION}-{file_stem}"
-        ranker.save(Path(args.out) / f"diagnostic-{file_stem}-{args.window}.lgb.txt")
+    write_outputs(Path(args.out), f"{file_stem}-{args.window}", result, format_report(result), ranker)
+    return 0
 
-    print(format_report(result))
-    out_path = Path(args.out) / f"diagnostic-{file_stem}-{args.window}.json"
+
+def write_outputs(out: Path, stem: str, result: dict, report: str, ranker=None) -> None:
+    """Print ``report``; write ``out/diagnostic-{stem}.json`` (and the fitted ranker's ``.lgb.txt``) atomically."""
+    from tgnrank.data import atomic_write
+
+    if ranker is not None:
+        ranker.save(out / f"diagnostic-{stem}.lgb.txt")
+    print(report)
+    out_path = out / f"diagnostic-{stem}.json"
     atomic_write(out_path, lambda handle: handle.write(json.dumps(result, indent=1).encode("utf-8")))
     print(f"\nresults: {out_path}")
-    return 0
 
 
 def check_batch_size(batch_size: int | None) -> None:

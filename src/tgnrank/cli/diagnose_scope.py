@@ -10,7 +10,6 @@ learned new-company ranker, fitted on the windows before (:mod:`tgnrank.eval.new
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from tgnrank.cli.flags import add_section, section_from_args
@@ -32,9 +31,9 @@ def uses_scope(args: argparse.Namespace) -> bool:
 
 def run_scope(args: argparse.Namespace) -> int:
     from tgnrank.cli.diagnose import (
-        ProgressBars, check_batch_size, load_checkpoints, parse_baselines, parse_ks, parse_model_paths,
+        ProgressBars, check_batch_size, load_checkpoints, parse_baselines, parse_ks, parse_model_paths, write_outputs,
     )
-    from tgnrank.data import atomic_write, open_dataset
+    from tgnrank.data import open_dataset
     from tgnrank.eval.diagnose_scope_models import diagnose_scope_models
     from tgnrank.eval.diagnostic import DiagnosticOptions
     from tgnrank.eval.new_company_ranker import NewCompanyRankerOptions
@@ -65,12 +64,7 @@ def run_scope(args: argparse.Namespace) -> int:
             select_device(args.gpu), args.batch_size, ranker_options, progress,
         )
     stem = f"{Path(paths[0]).stem if checkpoint is not None else 'baselines-' + data.name}-{args.window}-{scope}"
-    if ranker is not None:
-        ranker.save(Path(args.out) / f"diagnostic-{stem}.lgb.txt")
-    print(format_scoped_report(result))
-    out_path = Path(args.out) / f"diagnostic-{stem}.json"
-    atomic_write(out_path, lambda handle: handle.write(json.dumps(result, indent=1).encode("utf-8")))
-    print(f"\nresults: {out_path}")
+    write_outputs(Path(args.out), stem, result, format_scoped_report(result), ranker)
     return 0
 
 
