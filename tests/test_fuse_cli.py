@@ -31,10 +31,13 @@ def test_fuse_without_a_model_ranks_beside_the_baselines_and_saves_the_booster(d
     result = json.loads((tmp_path / "out" / "diagnostic-fusion-baselines-small-test.json").read_text())
     assert result["model"] == "fusion" and set(result["scorers"]) == {"fusion", "random", *BASELINES}
     assert set(result["fusion"]["importances"]) == set(FEATURE_NAMES)
-    # Fitted on the validation window and the window before it, both ending where the test window starts.
+    # Fitted on the validation window, which ends where the test window starts, and the window of the same
+    # length half a window earlier (the default fusion_window_step).
     windows = result["fusion"]["windows"]
     assert windows[0]["t_end"] == result["window"]["t_start"] and len(windows) == 2
-    assert windows[1]["t_end"] == windows[0]["t_start"]
+    length = windows[0]["t_end"] - windows[0]["t_start"]
+    assert windows[1]["t_end"] == pytest.approx(windows[0]["t_end"] - 0.5 * length)
+    assert windows[1]["t_end"] - windows[1]["t_start"] == pytest.approx(length)
     assert (tmp_path / "out" / "diagnostic-fusion-baselines-small-test.lgb.txt").stat().st_size > 0
 
 

@@ -135,7 +135,8 @@ def test_fusion_beats_each_of_two_signals_it_needs_together():
     }
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
-    options = FusionOptions(fusion_windows=2, fusion_negatives=60, fusion_trees=30, fusion_min_leaf=5)
+    options = FusionOptions(fusion_windows=2, fusion_window_step=1.0, fusion_negatives=60, fusion_trees=30,
+                            fusion_min_leaf=5)
     ranker = fit_fusion(events, 10.0, 20.0, static, edge, options, extras)
     assert [window.t_end for window in ranker.windows] == [20.0, 10.0]
     test = build_candidates(events, 20.0, 30.0)
@@ -151,7 +152,8 @@ def test_fusion_never_reads_the_labels_of_the_window_it_ranks():
     events, *_ = _two_signal_events(1)
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
-    options = FusionOptions(fusion_windows=2, fusion_negatives=30, fusion_trees=10, fusion_min_leaf=5)
+    options = FusionOptions(fusion_windows=2, fusion_window_step=1.0, fusion_negatives=30, fusion_trees=10,
+                            fusion_min_leaf=5)
     ranker = fit_fusion(events, 10.0, 20.0, static, edge, options)
     # Corrupt the test window (20, 30]: other investors, other times. The fitted trees must not change.
     in_test = events.timestamps > 20.0
@@ -172,9 +174,17 @@ def test_fitting_windows_skip_earlier_windows_without_positives():
     assert [(w.t_start, w.t_end) for w in windows] == [(10.0, 20.0), (0.0, 10.0)]
 
 
+def test_fitting_windows_step_back_a_share_of_the_window_length():
+    events, *_ = _two_signal_events(2)
+    windows = fitting_windows(events, 10.0, 20.0, n_windows=3, step=0.5)
+    assert [(w.t_start, w.t_end) for w in windows] == [(10.0, 20.0), (5.0, 15.0), (0.0, 10.0)]
+
+
 def test_fusion_options_name_the_bad_setting():
     with pytest.raises(ConfigError, match="fusion_windows"):
         FusionOptions(fusion_windows=0)
+    with pytest.raises(ConfigError, match="fusion_window_step"):
+        FusionOptions(fusion_window_step=0.0)
     with pytest.raises(ConfigError, match="fusion_learning_rate"):
         FusionOptions(fusion_learning_rate=0.0)
 
@@ -223,7 +233,8 @@ def test_company_rates_spread_each_company_s_expected_links_and_keep_its_order()
     events, *_ = _two_signal_events(5)
     static = np.zeros((101, 1))
     edge = np.zeros((len(events) + 1, 1))
-    options = FusionOptions(fusion_windows=2, fusion_negatives=30, fusion_trees=10, fusion_min_leaf=5)
+    options = FusionOptions(fusion_windows=2, fusion_window_step=1.0, fusion_negatives=30, fusion_trees=10,
+                            fusion_min_leaf=5)
     within = fit_fusion(events, 10.0, 20.0, static, edge, dataclasses.replace(options, fusion_company_rates=False))
     across = fit_fusion(events, 10.0, 20.0, static, edge, options)
     assert within.company_booster is None and across.booster.model_to_string() == within.booster.model_to_string()

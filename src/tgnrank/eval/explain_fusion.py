@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tgnrank.data.feature_schema import feature_schema_of
 from tgnrank.errors import ConfigError
 from tgnrank.eval.fusion import FusedRanker, FusedScorer
 from tgnrank.eval.pair_features import FEATURE_NAMES
@@ -81,7 +82,8 @@ def fused_scorer(ranker: FusedRanker, model_scorer, grid, data) -> FusedScorer:
     # One company's investors: its company model would add one constant to all of them, so the scores
     # stay the lambdarank ones, which the per-feature contributions add up to.
     within_company = dataclasses.replace(ranker, company_booster=None)
-    return within_company.scorer(grid, data.node_features, data.edge_features, extras)
+    edge_names = feature_schema_of(data).edge_names
+    return within_company.scorer(grid, data.node_features, data.edge_features, extras, edge_names=edge_names)
 
 
 def pair_contributions(fused: FusedScorer, row: int, cols: np.ndarray) -> list[FusedContributions]:

@@ -3,10 +3,12 @@
 The fusion is fitted on windows that end where the evaluated window starts, so it never reads a label
 of the window it ranks:
 
-* fitting windows: the validation window (t_start, t_end] and, with ``fusion_windows > 1``, the windows of
-  the same length just before it, (t_start - k L, t_end - k L] for k = 1 .. n_windows - 1 (L = t_end -
-  t_start). Each window's features come from its own history (events up to its start) and its labels
-  are its new links, exactly as the diagnostic defines positives;
+* fitting windows: the validation window (t_start, t_end] and, with ``fusion_windows > 1``, earlier windows
+  of the same length, (t_start - k s L, t_end - k s L] for k = 1 .. n_windows - 1 (L = t_end - t_start,
+  s = ``fusion_window_step``; with s = 0.5 consecutive windows overlap by half, which doubles the companies
+  the ranker learns from without reaching further into the past). Each window's features come from its
+  own history (events up to its start) and its labels are its new links, exactly as the diagnostic
+  defines positives;
 * per candidate company of a fitting window: all its positives and ``fusion_negatives`` candidate
   investors drawn uniformly (seeded) among the others. One query group per company, so ``lambdarank``
   learns to order each company's investors, which is what MRR and Hits@10 measure.
@@ -62,8 +64,11 @@ class FusionOptions(Section):
 
     TITLE = "learned fusion (LightGBM lambdarank over history-only pair features)"
 
-    fusion_windows: int = setting(3, _AT_LEAST_ONE, "fitting windows: the validation window and the windows of "
-                                  "the same length just before it")
+    fusion_windows: int = setting(5, _AT_LEAST_ONE, "fitting windows: the validation window and the windows of "
+                                  "the same length before it, fusion_window_step window lengths apart")
+    fusion_window_step: float = setting(0.5, Interval(float, 0.0, 1.0, closed="right"), "distance between "
+                                        "consecutive fitting windows, as a share of the window length (1: back to "
+                                        "back, 0.5: each overlaps the next by half)")
     fusion_negatives: int = setting(200, _AT_LEAST_ONE, "candidate investors drawn per company of a fitting "
                                     "window, besides its positives")
     fusion_trees: int = setting(150, _AT_LEAST_ONE, "boosting rounds")
@@ -117,13 +122,16 @@ class FusedRanker:
         static_node_features: np.ndarray,
         edge_features: np.ndarray,
         extra_scorers: Mapping[str, ScorerFactory] | None = None,
+        edge_names=(),
     ) -> "FusedScorer":
+        """The fusion's scorer on ``candidates``; ``edge_names`` names the edge columns (see
+        :class:`~tgnrank.eval.round_columns.RoundColumns`), as when it was fitted."""
         extras = dict(extra_scorers or {})
         if tuple(extras) != self.extra_names:
             raise ConfigError(
                 f"this fusion was fitted with the extra scorers {list(self.extra_names)}, got {list(extras)}"
             )
-        features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
+        features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         return FusedScorer(self, features, [factory(candidates) for factory in extras.values()])
 
     def save(self, path: str | Path) -> None:
@@ -198,9 +206,10 @@ class FusedScorer:
 
 
 def fitting_windows(
-    events: Interactions, t_start: float, t_end: float, n_windows: int, build=build_candidates
+    events: Interactions, t_start: float, t_end: float, n_windows: int, build=build_candidates, step: float = 1.0
 ) -> list[CandidateSet]:
-    """The candidate sets of the fitting windows ending at ``t_end``, latest first.
+    """The candidate sets of the fitting windows ending at ``t_end``, latest first, each ``step`` window
+    lengths before the next.
 
     Earlier windows without a positive (the data starts too late) are skipped; the latest must have one.
     ``build(events, t_start, t_end, window=...)`` builds each (default: the known-pairs protocol).
@@ -211,7 +220,8 @@ def fitting_windows(
     windows = []
     for k in range(n_windows):
         try:
-            windows.append(build(events, t_start - k * length, t_end - k * length, window=f"fit-{k}"))
+            shift = k * step * length
+            windows.append(build(events, t_start - shift, t_end - shift, window=f"fit-{k}"))
         except TgnrankError:
             if k == 0:
                 raise
@@ -227,11 +237,13 @@ def fit_fusion(
     edge_features: np.ndarray,
     options: FusionOptions = FusionOptions(),
     extra_scorers: Mapping[str, ScorerFactory] | None = None,
+    edge_names=(),
 ) -> FusedRanker:
     """Fit the fusion on the window (t_start, t_end] and the ``options.fusion_windows - 1`` windows before it.
 
     Only events with t <= t_end are ever read, so a fusion fitted on the validation window has seen
-    nothing of the test window.
+    nothing of the test window. ``edge_names`` names the edge columns, so that the amount and stage
+    features find theirs (:class:`~tgnrank.eval.round_columns.RoundColumns`).
     """
     import lightgbm
 
@@ -240,8 +252,8 @@ def fit_fusion(
     rng = np.random.default_rng(options.fusion_seed)
     matrices, labels, groups, fitted = [], [], [], []
     company_rows, company_counts = [], []
-    for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows):
-        features = PairFeatures.from_candidates(candidates, static_node_features, edge_features)
+    for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step):
+        features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         scorers = [factory(candidates) for factory in extras.values()]
         x, y, g = sample_window(candidates, features, scorers, options.fusion_negatives, rng)
         matrices.append(x)

@@ -15,6 +15,7 @@ import logging
 from typing import Callable
 
 from tgnrank.data.events import EventData
+from tgnrank.data.feature_schema import feature_schema_of
 from tgnrank.eval.fusion import FusedRanker, FusedScorer, FusionOptions, fit_fusion
 from tgnrank.eval.protocol import CandidateSet, window_bounds
 
@@ -55,5 +56,7 @@ def fused_scorer(
             options = dataclasses.replace(options, fusion_windows=1)
     fit_start, fit_end = fitting_bounds(data, candidates, quantiles)
     logger.info("Fitting the fusion on (%g, %g] and %d earlier window(s)", fit_start, fit_end, options.fusion_windows - 1)
-    ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options, extras)
-    return ranker.scorer(candidates, data.node_features, data.edge_features, extras), ranker
+    edge_names = feature_schema_of(data).edge_names
+    ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options, extras,
+                        edge_names=edge_names)
+    return ranker.scorer(candidates, data.node_features, data.edge_features, extras, edge_names=edge_names), ranker

@@ -15,7 +15,10 @@ of the window is ever read. Features come in three kinds:
   the mean static features of the companies i funded, and the same for the round-type mix (mean edge
   features) of c's rounds and of i's deals; i's recency-decayed deals weighted by c's static features
   (with categories one-hot: its recent deals in c's categories), and the cosine of c's last round with
-  i's recency-decayed round mix (is i active lately at the stage c has reached).
+  i's recency-decayed round mix (is i active lately at the stage c has reached); the gap between the
+  log amount of c's last round and i's mean log round amount, and i's recency-decayed share of deals at
+  the stage after c's last round (:mod:`tgnrank.eval.round_columns` finds those columns by name; without
+  them both are missing values).
 
 ``PairFeatures.block(row_start, row_stop)`` returns a (rows, I, F) float32 array for candidate
 companies ``[row_start, row_stop)`` against every investor of the grid, so the fusion ranks the
@@ -37,6 +40,7 @@ from tgnrank.eval.baselines import (
     PersonalizedPageRankScorer,
 )
 from tgnrank.eval.protocol import CandidateSet
+from tgnrank.eval.round_columns import RoundColumns
 
 RECENT_DAYS = 365.0
 LOCAL_PPR_RESTART = 0.5
@@ -71,6 +75,8 @@ PAIR_FEATURES = (
     "round_mix_similarity",
     "log_decayed_category_deals",
     "recent_round_similarity",
+    "amount_gap",
+    "next_stage_share",
 )
 FEATURE_NAMES = INVESTOR_FEATURES + COMPANY_FEATURES + PAIR_FEATURES
 
@@ -103,6 +109,11 @@ class PairFeatures:
     investor_decayed_static: np.ndarray  # (I, S) sum over i's deals of decay * the company's static features
     company_last_round: np.ndarray  # (C, E) unit rows: the column-scaled edge features of c's latest event
     investor_decayed_rounds: np.ndarray  # (I, E) unit rows of the decay-weighted sum of i's deals' edge features
+    company_last_amount: np.ndarray  # (C,) log amount of c's latest round, NaN if unknown
+    investor_mean_amount: np.ndarray  # (I,) mean log amount of i's deals with a known amount, NaN if none
+    company_next_stage: np.ndarray  # (C, n_stages) one-hot of the stage after c's latest round
+    investor_stage_share: np.ndarray  # (I, n_stages) i's recency-decayed deals per stage, rows summing to 1
+    has_stages: bool  # whether the edge columns name ordered stages
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -122,9 +133,11 @@ class PairFeatures:
         static_node_features: np.ndarray,
         edge_features: np.ndarray,
         half_life: float = RECENCY_HALF_LIFE_DAYS,
+        edge_names=(),
     ) -> "PairFeatures":
         """Build from the window's candidate set, the static node features (N + 1, S) and the edge
-        features (n_events + 1, E); only the history's rows of either are read."""
+        features (n_events + 1, E), whose columns ``edge_names`` names (:class:`RoundColumns`); only the
+        history's rows of either are read."""
         history, t_start = candidates.history, candidates.t_start
         graph = HistoryGraph.from_candidates(candidates)
         rows = np.searchsorted(graph.companies, history.sources)
@@ -149,6 +162,13 @@ class PairFeatures:
         last_event = _last_event_of_group(history.timestamps, rows, len(graph.companies))
         # Each column scaled to at most 1 so that an amount column does not outweigh the round types.
         scaled_rounds = round_features / np.maximum(np.abs(round_features).max(axis=0), ZERO_NORM)
+        columns = RoundColumns.from_names(edge_names)
+        amounts = columns.amounts(round_features)
+        known = ~np.isnan(amounts)
+        amount_sums = np.bincount(cols[known], weights=amounts[known], minlength=len(graph.investors))
+        amount_counts = np.bincount(cols[known], minlength=len(graph.investors))
+        stage_share = np.asarray(decayed_by_investor @ columns.stage_mix(round_features))
+        company_last = last_event[graph.candidate_rows]
         return cls(
             candidates=candidates,
             investor_columns=_investor_columns(history, cols, len(graph.investors), t_start, half_life),
@@ -172,6 +192,11 @@ class PairFeatures:
             investor_decayed_static=np.asarray(decayed_by_investor @ static_node_features[history.sources]),
             company_last_round=unit_rows(scaled_rounds[last_event[graph.candidate_rows]]),
             investor_decayed_rounds=unit_rows(np.asarray(decayed_by_investor @ scaled_rounds)),
+            company_last_amount=amounts[company_last],
+            investor_mean_amount=np.where(amount_counts > 0, amount_sums / np.maximum(amount_counts, 1), np.nan),
+            company_next_stage=columns.next_stage(round_features[company_last]),
+            investor_stage_share=stage_share / np.maximum(stage_share.sum(axis=1, keepdims=True), ZERO_NORM),
+            has_stages=bool(columns.stages),
         )
 
     def block(self, row_start: int, row_stop: int) -> np.ndarray:
@@ -199,6 +224,10 @@ class PairFeatures:
         weighted = self.company_static_raw[row_start:row_stop] @ self.investor_decayed_static.T
         pairs[:, :, 12] = np.sign(weighted) * np.log1p(np.abs(weighted))  # static features may be signed
         pairs[:, :, 13] = self.company_last_round[row_start:row_stop] @ self.investor_decayed_rounds.T
+        pairs[:, :, 14] = self.company_last_amount[row_start:row_stop, None] - self.investor_mean_amount[None, :]
+        pairs[:, :, 15] = (
+            self.company_next_stage[row_start:row_stop] @ self.investor_stage_share.T if self.has_stages else np.nan
+        )
         return out
 
     def _decayed_coinvestment(self, history_rows: np.ndarray) -> np.ndarray:

@@ -208,6 +208,7 @@ def fusion_fitting_window(settings: CompareSettings, data, candidates: Candidate
 
 def _diagnose_fusion(settings, state, seed: int, data, candidates: CandidateSet, progress) -> None:
     """Fit the seed's fusion and rank the window with it, unless the state holds it for these settings."""
+    from tgnrank.data.feature_schema import feature_schema_of
     from tgnrank.eval.fusion import fit_fusion
 
     wanted = settings.fusion_settings(seed)
@@ -220,9 +221,11 @@ def _diagnose_fusion(settings, state, seed: int, data, candidates: CandidateSet,
     logger.info("Fitting the fusion (seed %d) on (%g, %g] and %d earlier window(s)", seed, fit_start, fit_end,
                 options.fusion_windows - 1)
     started = time.perf_counter()
-    ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options)
+    edge_names = feature_schema_of(data).edge_names
+    ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options,
+                        edge_names=edge_names)
     prefix = settings.fusion_prefix(seed)
-    scorer = ranker.scorer(candidates, data.node_features, data.edge_features)
+    scorer = ranker.scorer(candidates, data.node_features, data.edge_features, edge_names=edge_names)
     state.fusions[str(seed)] = {
         "seed": seed,
         "prefix": prefix,
