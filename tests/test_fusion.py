@@ -7,7 +7,7 @@ import pytest
 
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
-from tgnrank.eval.fusion import FusionOptions, company_model_path, fit_fusion, fitting_windows, sample_window
+from tgnrank.eval.fusion import FusionOptions, company_model_path, fit_fusion, fitting_windows
 from tgnrank.eval.metrics import ranking_metrics
 from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures, _last_event_of_group
 from tgnrank.eval.protocol import build_candidates
@@ -172,35 +172,6 @@ def test_fitting_windows_skip_earlier_windows_without_positives():
     events, *_ = _two_signal_events(2)
     windows = fitting_windows(events, 10.0, 20.0, n_windows=5)
     assert [(w.t_start, w.t_end) for w in windows] == [(10.0, 20.0), (0.0, 10.0)]
-
-
-class _InvestorColumn:
-    """An extra scorer whose value is the grid column, so sampled rows say which investor they are."""
-
-    def __init__(self, candidates):
-        self.n_investors = candidates.n_investors
-
-    def score_block(self, row_start, row_stop):
-        return np.broadcast_to(np.arange(self.n_investors, dtype=np.float64), (row_stop - row_start, self.n_investors))
-
-
-def test_each_draw_is_its_own_group_with_all_the_positives_and_fresh_negatives():
-    events, *_ = _two_signal_events(0)
-    candidates = build_candidates(events, 0.0, 10.0)
-    features = PairFeatures.from_candidates(candidates, np.zeros((101, 1)), np.zeros((len(events) + 1, 1)))
-    x, y, groups = sample_window(candidates, features, [_InvestorColumn(candidates)], 5, np.random.default_rng(0),
-                                 draws=3)
-    n_companies = candidates.n_companies
-    assert len(groups) == 3 * n_companies and groups.sum() == len(y) == len(x)
-    # One row block: the groups are draw 0's companies in order, then draw 1's, then draw 2's.
-    group_rows = np.split(np.arange(len(y)), np.cumsum(groups)[:-1])
-    first_company = [group_rows[draw * n_companies] for draw in range(3)]
-    positives = candidates.positive_cols[candidates.positive_rows == 0]
-    for rows in first_company:
-        assert sorted(x[rows][y[rows] == 1, -1].astype(int).tolist()) == sorted(positives.tolist())
-        assert int((y[rows] == 0).sum()) == 5
-    drawn = [frozenset(x[rows][y[rows] == 0, -1].astype(int).tolist()) for rows in first_company]
-    assert len(set(drawn)) > 1
 
 
 def test_fitting_windows_step_back_a_share_of_the_window_length():

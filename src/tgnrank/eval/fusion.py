@@ -10,10 +10,8 @@ of the window it ranks:
   own history (events up to its start) and its labels are its new links, exactly as the diagnostic
   defines positives;
 * per candidate company of a fitting window: all its positives and ``fusion_negatives`` candidate
-  investors drawn uniformly (seeded) among the others, ``fusion_draws`` times. One query group per company
-  and draw, so ``lambdarank`` learns to order each company's investors, which is what MRR and Hits@10
-  measure; several draws show it more of the negatives while each group keeps the size it was tuned at
-  (docs/design.md has the real-data comparison).
+  investors drawn uniformly (seeded) among the others. One query group per company, so ``lambdarank``
+  learns to order each company's investors, which is what MRR and Hits@10 measure.
 
 Extra scorers (a trained model's logit, say) are extra feature columns: ``extra_scorers`` maps a name
 to a factory ``candidates -> CandidateScorer`` called once per window, so each window's scores come
@@ -73,8 +71,6 @@ class FusionOptions(Section):
                                         "back, 0.5: each overlaps the next by half)")
     fusion_negatives: int = setting(200, _AT_LEAST_ONE, "candidate investors drawn per company of a fitting "
                                     "window, besides its positives")
-    fusion_draws: int = setting(5, _AT_LEAST_ONE, "negative draws per company of a fitting window, each its own "
-                                "query group with the company's positives")
     fusion_trees: int = setting(150, _AT_LEAST_ONE, "boosting rounds")
     fusion_learning_rate: float = setting(0.05, Interval(float, 0.0, 1.0, closed="right"), "boosting learning rate")
     fusion_leaves: int = setting(15, Interval(int, 2), "leaves per tree")
@@ -259,7 +255,7 @@ def fit_fusion(
     for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         scorers = [factory(candidates) for factory in extras.values()]
-        x, y, g = sample_window(candidates, features, scorers, options.fusion_negatives, rng, options.fusion_draws)
+        x, y, g = sample_window(candidates, features, scorers, options.fusion_negatives, rng)
         matrices.append(x)
         labels.append(y)
         groups.append(g)
@@ -328,11 +324,10 @@ def _feature_block(features: PairFeatures, extra_scorers: list, row_start: int, 
 
 
 def sample_window(
-    candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rng, draws: int = 1
+    candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rng
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows, 0/1 labels and query group sizes: per candidate company and each of ``draws``
-    independent draws, a group of its positives and up to ``negatives_per_company`` uniformly drawn other
-    candidates."""
+    """Feature rows, 0/1 labels and per-company group sizes: every positive and up to
+    ``negatives_per_company`` uniformly drawn other candidates of each candidate company."""
     step = max(1, FEATURE_BLOCK_PAIRS // max(1, candidates.n_investors))
     matrices, labels, groups = [], [], []
     for row_start in range(0, candidates.n_companies, step):
@@ -341,20 +336,19 @@ def sample_window(
         is_positive = np.zeros_like(is_candidate)
         positives = candidates.block_positives(row_start, row_stop)
         is_positive[candidates.positive_rows[positives] - row_start, candidates.positive_cols[positives]] = True
-        block = _feature_block(features, scorers, row_start, row_stop)
+        # Each row keeps its positives and the negatives with the smallest random keys.
+        keys = rng.random(is_candidate.shape)
+        keys[~is_candidate | is_positive] = np.inf
         n_negatives = min(negatives_per_company, is_candidate.shape[1])
-        for _ in range(draws):
-            # Each row keeps its positives and the negatives with the smallest random keys.
-            keys = rng.random(is_candidate.shape)
-            keys[~is_candidate | is_positive] = np.inf
-            chosen = np.zeros_like(is_candidate)
-            picked = np.argpartition(keys, n_negatives - 1, axis=1)[:, :n_negatives]
-            np.put_along_axis(chosen, picked, True, axis=1)
-            chosen &= np.isfinite(keys)
-            chosen |= is_positive
-            rows, cols = np.nonzero(chosen)
-            matrices.append(block[rows, cols])
-            labels.append(is_positive[rows, cols].astype(np.int32))
-            groups.append(np.bincount(rows, minlength=row_stop - row_start))
+        chosen = np.zeros_like(is_candidate)
+        picked = np.argpartition(keys, n_negatives - 1, axis=1)[:, :n_negatives]
+        np.put_along_axis(chosen, picked, True, axis=1)
+        chosen &= np.isfinite(keys)
+        chosen |= is_positive
+        rows, cols = np.nonzero(chosen)
+        block = _feature_block(features, scorers, row_start, row_stop)
+        matrices.append(block[rows, cols])
+        labels.append(is_positive[rows, cols].astype(np.int32))
+        groups.append(np.bincount(rows, minlength=row_stop - row_start))
     sizes = np.concatenate(groups)
     return np.concatenate(matrices), np.concatenate(labels), sizes[sizes > 0]
