@@ -321,14 +321,15 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, small_data_dir, monkey
     assert not torch.equal(final["model_state"]["embedding.weight"], last["model_state"]["embedding.weight"])
     assert final["metrics"]["best_epoch"] == 1 and final["metrics"]["val_aps"] == [0.6, 0.8, 0.7, 0.65]
     assert final["config"]["dataset"] == "toy" and final["config"]["n_node_features"] > 0
-    # only the best and the last epoch's checkpoints are kept
-    assert sorted(path.name for path in (tmp_path / "saved_checkpoints").iterdir()) == ["p-toy-1.pth", "p-toy-3.pth"]
+    # only the best and the last epoch's checkpoints are kept, each with its resume state
+    assert sorted(path.name for path in (tmp_path / "saved_checkpoints").iterdir()) == [
+        "p-toy-1.pth", "p-toy-1.resume.pt", "p-toy-3.pth", "p-toy-3.resume.pt"]
 
 
 def test_keep_epoch_checkpoints_keeps_every_epoch(tmp_path, small_data_dir, monkeypatch):
     _run(tmp_path, small_data_dir, monkeypatch, n_epoch=3, keep_epoch_checkpoints=True)
     names = sorted(path.name for path in (tmp_path / "saved_checkpoints").iterdir())
-    assert names == ["p-toy-0.pth", "p-toy-1.pth", "p-toy-2.pth"]
+    assert names == [name for epoch in range(3) for name in (f"p-toy-{epoch}.pth", f"p-toy-{epoch}.resume.pt")]
 
 
 def test_outputs_of_a_run_and_n_runs_mean_and_std(tmp_path, small_data_dir, monkeypatch):

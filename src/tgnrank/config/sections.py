@@ -173,6 +173,9 @@ class RunConfig(Section):
     keep_epoch_checkpoints: bool = setting(False, Boolean(), "keep every epoch's checkpoint in saved_checkpoints/ as "
                                            "TGN did (default: only the best and the last epoch, since each holds "
                                            "the whole memory)")
+    resume: bool = setting(False, Boolean(), "continue from the run's latest epoch checkpoint and its .resume.pt "
+                           "state (optimiser, history, early stopping, random streams) when they were written "
+                           "with the same settings; otherwise train from epoch 0", fingerprint=False)
     patience: int = setting(5, _POSITIVE_INT, "epochs without validation improvement before stopping")
     early_stop_metric: str = setting("mrr", Options(EARLY_STOP_METRICS),
                                      "validation metric that picks the epoch kept and stops training: the "

@@ -40,10 +40,14 @@ COMPACT_SINCE = 3
 REQUIRED_KEYS = ("config", "model_state", "memory_state", "metrics")
 
 
+# How a run was started, not what it trained: a resumed run's checkpoint equals an uninterrupted one's.
+NOT_STORED = ("resume",)
+
+
 def checkpoint_config(config: TrainConfig, data: EventData) -> dict:
-    """The ``config`` entry of a checkpoint: the run's flags plus what the dataset fixed."""
+    """The ``config`` entry of a checkpoint: the run's flags (but :data:`NOT_STORED`) plus what the dataset fixed."""
     return {
-        **config.to_dict(),
+        **{name: value for name, value in config.to_dict().items() if name not in NOT_STORED},
         "dataset": data.name,
         "n_nodes": int(data.n_nodes),
         "n_node_features": int(data.node_features.shape[1]),
@@ -153,10 +157,11 @@ def _load_state(model, checkpoint: dict) -> None:
 
 
 def prune_epoch_checkpoints(paths: RunPaths, last_epoch: int, keep: set) -> None:
-    """Delete the epoch checkpoints of this run other than ``keep`` (the best and the last epoch):
-    a checkpoint holds the whole memory, so fifty of them would fill a disk for nothing."""
+    """Delete the epoch checkpoints of this run other than ``keep`` (the best and the last epoch), each
+    with its resume state: a checkpoint holds the whole memory, so fifty of them would fill a disk for nothing."""
     for epoch in range(last_epoch + 1):
         if epoch not in keep:
+            paths.resume_state_path(epoch).unlink(missing_ok=True)
             paths.epoch_checkpoint_path(epoch).unlink(missing_ok=True)
 
 

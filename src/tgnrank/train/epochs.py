@@ -6,8 +6,9 @@ memory as it was at the end of the previous epoch's training pass; then one trai
 training-only neighbour finder; then the validation window is ranked from the memory at the end of
 training (:mod:`tgnrank.train.ranking_validation`; the state is restored after), and AP/AUC
 validation runs with the full finder. Early stopping watches ``--early_stop_metric`` (the ranking's
-MRR or Recall@1000, or the AP). Every epoch is checkpointed; only the best and the last are kept
-unless ``--keep_epoch_checkpoints``.
+MRR or Recall@1000, or the AP). Every epoch is checkpointed with its resume state
+(:mod:`tgnrank.train.resume`); only the best and the last are kept unless ``--keep_epoch_checkpoints``.
+With ``--resume`` a run continues after the last epoch its files hold.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tgnrank.train.model_setup import build_neighbor_finder, build_training_mode
 from tgnrank.train.outputs import RunPaths, write_pickle
 from tgnrank.train.ranking_validation import ValidationRanking
 from tgnrank.train.records import EpochRecord, TrainingCallbacks, history_metrics
+from tgnrank.train.resume import resume_point, save_resume_state
 from tgnrank.train.steps import train_epoch, training_sampler
 from tgnrank.train.training_data import TrainingData
 
@@ -97,14 +99,30 @@ class RunState:
     history: list[EpochRecord] = field(default_factory=list)
     last_checkpoint: Path | None = None
     investor_memory: np.ndarray | None = None  # memory after the last training pass, for memory similarity
+    stopper: EarlyStopping | None = None  # a resumed run's early stopping as the last completed epoch left it
+    stopped: bool = False  # that early stopping had already said stop
+
+
+def initial_state(parts: RunParts, config: TrainConfig, paths: RunPaths, run: int) -> RunState:
+    """A fresh run's state, or with ``--resume`` the state after the run's last epoch on disk (restored
+    into ``parts``) when there is one written with the same settings."""
+    point = resume_point(parts, paths, config.run.patience, run) if config.run.resume else None
+    if point is None:
+        return RunState()
+    return RunState(history=point.history, last_checkpoint=point.checkpoint, investor_memory=point.investor_memory,
+                    stopper=point.stopper, stopped=point.stopped)
 
 
 def train_epochs(parts: RunParts, config: TrainConfig, training_data: TrainingData, paths: RunPaths, run: int,
                  callbacks: TrainingCallbacks, state: RunState) -> EarlyStopping:
-    """Train and validate epoch after epoch, checkpointing each, until ``n_epoch`` or early stopping."""
-    stopper = EarlyStopping(config.run.patience)
+    """Train and validate epoch after epoch, checkpointing each, until ``n_epoch`` or early stopping;
+    a resumed ``state`` continues after its last epoch."""
+    stopper = state.stopper or EarlyStopping(config.run.patience)
     n_train = len(training_data.split.train)
-    for epoch in range(config.optim.n_epoch):
+    if state.stopped:
+        logger.info("Run %d had already stopped early after epoch %d", run, state.history[-1].epoch)
+        return stopper
+    for epoch in range(len(state.history), config.optim.n_epoch):
         start = time.perf_counter()
         hard_ratio, refresh_seconds = prepare_negatives(parts.sampler, config, epoch, state)
         parts.model.set_neighbor_finder(parts.train_finder)
@@ -131,10 +149,10 @@ def train_epochs(parts: RunParts, config: TrainConfig, training_data: TrainingDa
         )
         record.early_stop_score = stopping_score(config, record.val_ap, ranking)
         state.history.append(record)
-        _save_epoch(parts, config, paths, run, state)
+        stop = stopper.step(record.early_stop_score)
+        _save_epoch(parts, config, paths, run, state, stopper, stop)
         log_epoch(record)
         callbacks.on_epoch_end(record)
-        stop = stopper.step(record.early_stop_score)
         if not config.run.keep_epoch_checkpoints:
             prune_epoch_checkpoints(paths, epoch, keep={epoch, stopper.best_epoch})
         if stop:
@@ -169,11 +187,15 @@ def stopping_score(config: TrainConfig, val_ap: float, ranking: dict | None) -> 
     return early_stop_score(metric, val_ap, ranking)
 
 
-def _save_epoch(parts: RunParts, config: TrainConfig, paths: RunPaths, run: int, state: RunState) -> None:
-    """The epoch's checkpoint and the run's progress so far (what an interruption leaves behind)."""
+def _save_epoch(parts: RunParts, config: TrainConfig, paths: RunPaths, run: int, state: RunState,
+                stopper: EarlyStopping, stop: bool) -> None:
+    """The epoch's checkpoint, what resuming after it needs, and the run's progress so far (what an
+    interruption leaves behind). The old resume state goes first, so none ever sits beside another checkpoint."""
     epoch = state.history[-1].epoch
     progress = history_metrics(run, config.run.seed, state.history)
+    paths.resume_state_path(epoch).unlink(missing_ok=True)
     save_checkpoint(paths.epoch_checkpoint_path(epoch), make_checkpoint(parts.config_entry, parts.model, progress))
+    save_resume_state(paths.resume_state_path(epoch), parts, state.history, stopper, stop, state.investor_memory, run)
     state.last_checkpoint = paths.epoch_checkpoint_path(epoch)
     write_pickle(paths.results_pickle_path(run), progress)
 

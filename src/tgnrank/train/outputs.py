@@ -6,6 +6,7 @@ prefix is empty (TGN wrote ``-{data}.pth`` and ``results/.pkl``):
 * ``saved_models/{prefix}-{data}.pth``: the final checkpoint of run 0; run k > 0 adds ``-run{k}``;
 * ``saved_checkpoints/{prefix}-{data}-{epoch}.pth``: written after each epoch; only the best and the
   last completed epoch are kept (TGN kept all; each holds the whole memory), later runs overwrite them;
+  beside each, ``{prefix}-{data}-{epoch}.resume.pt``, what ``resume`` continues the run from;
 * ``results/{prefix}-{data}.json``: every run's metrics and the mean and std over runs;
 * ``results/{prefix}.pkl`` (run 0) and ``results/{prefix}_{k}.pkl`` (run k), TGN's pickled metrics;
 * ``logs/{prefix}-{data}-{timestamp}.log``: the run's log.
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from tgnrank.data.events import atomic_write
 from tgnrank.nested import to_json_safe
+
+RESUME_SUFFIX = ".resume.pt"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,20 @@ class RunPaths:
 
     def epoch_checkpoint_path(self, epoch: int) -> Path:
         return self.root / "saved_checkpoints" / f"{self.run_name}-{epoch}.pth"
+
+    def resume_state_path(self, epoch: int) -> Path:
+        """What continuing after ``epoch`` needs besides its checkpoint (:mod:`tgnrank.train.resume`)."""
+        return self.root / "saved_checkpoints" / f"{self.run_name}-{epoch}{RESUME_SUFFIX}"
+
+    def resume_state_epochs(self) -> list[int]:
+        """The epochs that have a resume state on disk, latest first."""
+        head = f"{self.run_name}-"
+        epochs = []
+        for path in (self.root / "saved_checkpoints").glob(f"{head}*{RESUME_SUFFIX}"):
+            number = path.name[len(head):-len(RESUME_SUFFIX)]
+            if number.isdigit():
+                epochs.append(int(number))
+        return sorted(epochs, reverse=True)
 
     def results_json_path(self) -> Path:
         return self.root / "results" / f"{self.run_name}.json"

@@ -28,6 +28,9 @@ class TrainingCallbacks:
     def on_run_start(self, run: int, config: TrainConfig) -> None:
         pass
 
+    def on_run_resumed(self, history: list["EpochRecord"]) -> None:
+        """The run continues (``resume``) after these completed epochs, restored from its files."""
+
     def on_epoch_start(self, epoch: int, n_events: int) -> None:
         pass
 

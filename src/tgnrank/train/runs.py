@@ -17,7 +17,7 @@ from tgnrank.data import EventData
 from tgnrank.train.checkpoint import checkpoint_config, make_checkpoint, restore_epoch, save_checkpoint
 from tgnrank.train.config import TrainConfig
 from tgnrank.train.early_stopping import EarlyStopping
-from tgnrank.train.epochs import RunParts, RunState, train_epochs
+from tgnrank.train.epochs import RunParts, RunState, initial_state, train_epochs
 from tgnrank.train.evaluation import evaluate_test_sets
 from tgnrank.train.logs import describe
 from tgnrank.train.outputs import RunPaths, write_json, write_pickle
@@ -58,9 +58,11 @@ def train_run(
     callbacks = callbacks or TrainingCallbacks()
     set_seeds(config.run.seed)
     parts = RunParts.build(config, training_data, device)
-    state = RunState()
     callbacks.on_run_start(run, config)
     logger.info("Run %d (seed %d) on %s: %s", run, config.run.seed, device, describe(config))
+    state = initial_state(parts, config, paths, run)
+    if state.history:
+        callbacks.on_run_resumed(state.history)
     try:
         stopper = train_epochs(parts, config, training_data, paths, run, callbacks, state)
         result = _finish_run(parts, config, training_data, paths, run, stopper, state)
