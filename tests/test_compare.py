@@ -186,8 +186,9 @@ def test_configurations_follow_the_guide():
     plain = one.train_config(baseline, 0)
     assert not plain.use_focal_loss and not plain.use_hard_negatives  # the base's focal flag does not leak in
     assert one.train_config(hardneg, 0).use_hard_negatives and not one.train_config(hardneg, 0).use_focal_loss
-    with pytest.raises(ConfigError, match="--seeds"):
+    with pytest.raises(ConfigError, match=r"^seeds must be distinct integers >= 0 .*, got \[\]$") as raised:
         CompareSettings(base=base, seeds=())
+    assert raised.value.parameters == ("seeds",)
 
 
 def test_summary_is_mean_and_population_std_over_seeds():
@@ -294,7 +295,7 @@ def test_ranking_preset_leaves_out_what_training_refuses(monkeypatch, caplog):
     assert any("'pairwise'" in note and "--link_predictor pairwise" in note for note in notes)
     monkeypatch.setattr("tgnrank.train.runs.NOT_YET_IMPLEMENTED", {"loss": ("bce", "focal")}, raising=False)
     assert [c.name for c in preset_configurations("ranking")] == [*NAMES, "pairwise"]  # read at call time
-    with pytest.raises(ConfigError, match="--preset"):
+    with pytest.raises(ConfigError, match=r"^preset must be one of \['guide', 'ranking'\], got 'everything'$"):
         preset_configurations("everything")
 
 

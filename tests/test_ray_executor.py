@@ -169,11 +169,12 @@ def test_staging_copies_the_dataset_once(data_dir, tmp_path):
 
 
 def test_ray_flags_need_the_ray_executor():
-    with pytest.raises(ConfigError, match="--max_concurrent only apply with --executor ray"):
+    with pytest.raises(ConfigError, match="^max_concurrent only apply with executor ray$") as raised:
         ExecutorOptions(max_concurrent=2)
+    assert raised.value.parameters == ("max_concurrent", "executor")
     with pytest.raises(ConfigError, match="executor must be one of local, ray"):
         ExecutorOptions(executor="dask")
-    with pytest.raises(ConfigError, match="--threads_per_run only apply with --executor ray"):
+    with pytest.raises(ConfigError, match="^threads_per_run only apply with executor ray$"):
         ExecutorOptions(threads_per_run=4)
     assert dataclasses.replace(RAY, gpus_per_run=0.5).device_name == "cuda"
 

@@ -13,7 +13,7 @@ from tgnrank.config.params import flag
 from tgnrank.errors import TgnrankError
 
 # Parameters whose flag is not ``--{name}``.
-RENAMED_FLAGS = {"n_trials": "--trials"}
+RENAMED_FLAGS = {"n_trials": "--trials", "out_dir": "--out"}
 
 
 def flag_of(name: str) -> str:

@@ -81,7 +81,7 @@ def not_yet_implemented() -> dict:
 def preset_configurations(preset: str, not_implemented: dict | None = None) -> tuple[Configuration, ...]:
     """The configurations of ``preset``, without those whose setting training refuses (each logged)."""
     if preset not in PRESETS:
-        raise ConfigError(f"--preset must be one of {list(PRESETS)}, got {preset!r}")
+        raise ConfigError(f"preset must be one of {list(PRESETS)}, got {preset!r}", parameters=("preset",))
     if preset == "guide":
         return GUIDE_CONFIGURATIONS
     table = not_yet_implemented() if not_implemented is None else not_implemented
@@ -120,7 +120,8 @@ class CompareSettings:
 
     def __post_init__(self) -> None:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
-            raise ConfigError(f"--seeds must be distinct integers >= 0 (e.g. 0,1,2), got {list(self.seeds)}")
+            raise ConfigError(f"seeds must be distinct integers >= 0 (e.g. 0,1,2), got {list(self.seeds)}",
+                              parameters=("seeds",))
         object.__setattr__(self, "out_dir", Path(self.out_dir))
 
     def prefix(self, configuration: Configuration, seed: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tgnrank.config.params import Constraint, Interval, Options, Section, flag, setting
+from tgnrank.config.params import Constraint, Interval, Options, Section, setting
 from tgnrank.errors import ConfigError, TgnrankError
 
 EXTRA_HINT = "pip install -e '.[distributed]'"
@@ -53,8 +53,8 @@ class ExecutorOptions(Section):
     def check_rules(self) -> None:
         ray_only = ("ray_address", "max_concurrent", "gpus_per_run", "threads_per_run")
         if self.executor == "local" and any(getattr(self, name) for name in ray_only):
-            given = [flag(name) for name in ray_only if getattr(self, name)]
-            raise ConfigError(f"{', '.join(given)} only apply with {flag('executor')} ray")
+            given = [name for name in ray_only if getattr(self, name)]
+            raise ConfigError(f"{', '.join(given)} only apply with executor ray", parameters=(*given, "executor"))
 
     @property
     def uses_ray(self) -> bool:
@@ -72,6 +72,6 @@ def require_ray():
         import ray
         import ray.tune  # noqa: F401
     except ImportError:
-        raise MissingExtraError(f"{flag('executor')} ray needs Ray Tune, which is not installed: "
-                                f"{EXTRA_HINT}") from None
+        raise MissingExtraError(f"executor ray needs Ray Tune, which is not installed: {EXTRA_HINT}",
+                                parameters=("executor",)) from None
     return ray

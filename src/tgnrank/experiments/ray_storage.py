@@ -26,7 +26,7 @@ def storage_root(storage: str | os.PathLike) -> Path:
     """``--storage`` as an absolute path (refused when it names an existing file)."""
     root = Path(storage).expanduser().resolve()
     if root.exists() and not root.is_dir():
-        raise ConfigError(f"--storage must be a folder, got the file {root}")
+        raise ConfigError(f"storage must be a folder, got the file {str(root)!r}", parameters=("storage",))
     return root
 
 

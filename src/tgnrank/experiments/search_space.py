@@ -84,7 +84,7 @@ class SearchSpace:
 def preset_space_path(preset: str):
     """The shipped space file of ``preset`` (a ``Traversable`` inside the installed package)."""
     if preset not in SPACE_PRESETS:
-        raise ConfigError(f"--preset must be one of {list(SPACE_PRESETS)}, got {preset!r}")
+        raise ConfigError(f"preset must be one of {list(SPACE_PRESETS)}, got {preset!r}", parameters=("preset",))
     return resources.files("tgnrank.experiments").joinpath("spaces", f"{preset}.toml")
 
 
@@ -94,11 +94,13 @@ def load_space(path) -> SearchSpace:
     try:
         text = Path(path).read_text(encoding="utf-8") if isinstance(path, (str, Path)) else path.read_text("utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"--space: no search space file {source}") from None
+        # The path is quoted and the message says "search space" nowhere else, so that only the setting
+        # becomes --space on the command line.
+        raise ConfigError(f"space {source!r}: no such file", parameters=("space",)) from None
     try:
         tables = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"--space {source} is not valid TOML: {error}") from None
+        raise ConfigError(f"space {source!r} is not valid TOML: {error}", parameters=("space",)) from None
     return parse_space(tables, source)
 
 

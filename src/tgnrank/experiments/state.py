@@ -97,14 +97,16 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
     stored = _read_state(path)
     version = stored.get("format_version", 1)
     stored_training = {name: upgrade_flat_config(flags, version) for name, flags in stored.get("training", {}).items()}
-    differences = _differences(stored_training, training)
+    differences, differing_settings = _differences(stored_training, training)
     differences += _dataset_differences(stored.get("dataset", {}), dataset)
     if differences:
+        # The path is quoted so that a folder named like a setting stays as it is on the command line.
         raise ConfigError(
-            f"{path} records a comparison made with other arguments, so its models cannot be reused:\n  "
+            f"{str(path)!r} records a comparison made with other arguments, so its models cannot be reused:\n  "
             + "\n  ".join(differences)
-            + "\nrerun with the same arguments to resume, pass --restart to retrain everything, "
-            "or choose another --out"
+            + "\nrerun with the same arguments to resume, pass restart to retrain everything, "
+            "or choose another out_dir",
+            parameters=("restart", "out_dir", *differing_settings),
         )
     state = ComparisonState(path=path, training=training, dataset=dataset,
                             baselines=stored.get("baselines"), runs=dict(stored.get("runs") or {}),
@@ -118,15 +120,19 @@ def _read_state(path: Path) -> dict:
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise DataFormatError(f"{path}: cannot be read as a comparison state ({error}); pass --restart") from error
+        raise DataFormatError(f"{str(path)!r}: cannot be read as a comparison state ({error}); pass restart",
+                              parameters=("restart",)) from error
     if not isinstance(stored, dict) or stored.get("format") != STATE_FORMAT:
-        raise DataFormatError(f"{path}: is not a tgnrank comparison state; pass --restart or choose another --out")
+        raise DataFormatError(f"{str(path)!r}: is not a tgnrank comparison state; pass restart or choose another "
+                              "out_dir", parameters=("restart", "out_dir"))
     return stored
 
 
-def _differences(stored: dict, current: dict) -> list[str]:
-    """One line per flag whose value differs (the same line once even if several configurations differ)."""
+def _differences(stored: dict, current: dict) -> tuple[list[str], list[str]]:
+    """One line per setting whose value differs (the same line once even if several configurations differ),
+    and the settings those lines name."""
     lines: list[str] = []
+    settings: list[str] = []
     added = sorted(set(current) - set(stored))
     dropped = sorted(set(stored) - set(current))
     if added or dropped:
@@ -134,10 +140,11 @@ def _differences(stored: dict, current: dict) -> list[str]:
     for name in sorted(set(stored) & set(current)):
         for key in sorted(set(stored[name]) | set(current[name])):
             was, now = stored[name].get(key), current[name].get(key)
-            line = f"--{key}: stored {was!r}, now {now!r}"
+            line = f"{key}: stored {was!r}, now {now!r}"
             if was != now and line not in lines:
                 lines.append(line)
-    return lines
+                settings.append(key)
+    return lines, settings
 
 
 def _dataset_differences(stored: dict, current: dict) -> list[str]:

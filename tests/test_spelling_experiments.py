@@ -1,0 +1,46 @@
+"""experiments: errors name settings bare and list them in ``parameters``; the command line shows the flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from tgnrank.cli.main import main
+from tgnrank.cli.spelling import as_flags
+from tgnrank.errors import ConfigError, DataFormatError
+from tgnrank.experiments.presets import CompareSettings
+from tgnrank.experiments.ray_options import ExecutorOptions
+from tgnrank.experiments.search_space import load_space, preset_space_path
+from tgnrank.experiments.state import STATE_FILE, open_state
+from tgnrank.experiments.sweep import SweepSettings
+from tgnrank.train.config import TrainConfig
+
+
+def test_a_ray_flag_without_the_ray_executor_is_bare_in_the_library_and_a_flag_on_the_command_line(
+        tmp_path, monkeypatch, capsys):
+    with pytest.raises(ConfigError, match="^max_concurrent only apply with executor ray$") as raised:
+        ExecutorOptions(max_concurrent=2)
+    assert raised.value.parameters == ("max_concurrent", "executor")
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--data", "absent", "--max_concurrent", "2"]) == 2
+    assert capsys.readouterr().err == "tgnrank compare: error: --max_concurrent only apply with --executor ray\n"
+
+
+def test_a_renamed_flag_is_spelled_as_typed():
+    space = load_space(preset_space_path("ranking"))
+    with pytest.raises(ConfigError, match="^n_trials must be an integer >= 1, got 0$") as raised:
+        SweepSettings(base=TrainConfig(), space=space, n_trials=0, storage="sweep")
+    assert raised.value.parameters == ("n_trials",)
+    assert str(as_flags(raised.value)) == "--trials must be an integer >= 1, got 0"
+
+
+def test_a_folder_named_like_a_setting_is_not_spelled_as_a_flag(tmp_path):
+    out_dir = tmp_path / "restart"
+    out_dir.mkdir()
+    (out_dir / STATE_FILE).write_text("{}")
+    with pytest.raises(DataFormatError) as raised:
+        open_state(CompareSettings(base=TrainConfig(), out_dir=out_dir), dataset={})
+    assert raised.value.parameters == ("restart", "out_dir")
+    assert str(as_flags(raised.value)) == (
+        f"{str(out_dir / STATE_FILE)!r}: is not a tgnrank comparison state; pass --restart or choose another --out"
+    )
