@@ -84,11 +84,13 @@ class SweepSettings:
 
     def __post_init__(self) -> None:
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
-            raise ConfigError(f"--trials must be an integer >= 1, got {self.n_trials!r}")
+            raise ConfigError(f"n_trials must be an integer >= 1, got {self.n_trials!r}", parameters=("n_trials",))
         if self.metric not in METRICS:
-            raise ConfigError(f"--metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+            raise ConfigError(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}",
+                              parameters=("metric",))
         if self.pruner not in PRUNERS:
-            raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
+            raise ConfigError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}",
+                              parameters=("pruner",))
         object.__setattr__(self, "storage", Path(self.storage).expanduser().resolve())
 
     @property
@@ -125,8 +127,9 @@ def epoch_metric(record, metric: str) -> float:
     """The epoch's validation ``metric``; SweepError when undefined (no new link in the validation window)."""
     value = float(getattr(record, METRICS[metric]))
     if math.isnan(value):
-        raise SweepError(f"--metric {metric} is undefined: the validation window has no new link to rank; "
-                         "choose other --train_quantile/--val_quantile")
+        raise SweepError(f"metric {metric} is undefined: the validation window has no new link to rank; "
+                         "choose other train_quantile/val_quantile",
+                         parameters=("metric", "train_quantile", "val_quantile"))
     return value
 
 
@@ -198,8 +201,9 @@ def open_study(optuna, settings: SweepSettings, sampler, pruner):
         study.set_user_attr("sweep", wanted)
     elif stored != wanted:
         changed = sorted(key for key in wanted if stored.get(key) != wanted[key])
-        raise SweepError(f"{path} records a sweep made with another {', '.join(changed)}: rerun with the same "
-                         "arguments to resume, pass --restart to start again, or choose another --storage")
+        raise SweepError(f"{str(path)!r} records a sweep made with another {', '.join(changed)}: rerun with the "
+                         "same arguments to resume, pass restart to start again, or choose another storage",
+                         parameters=("restart", "storage"))
     return study
 
 
