@@ -76,7 +76,8 @@ def test_report_shows_the_table_counts_best_baseline_and_top_links(baseline_resu
 def test_checkpoint_mismatches_list_every_differing_flag():
     stored = {"use_memory": True, "n_degree": 10, "memory_dim": 172}
     lines = checkpoint_mismatches(stored, {"use_memory": False, "n_degree": 10, "memory_dim": 100})
-    assert lines == ["--use_memory: requested False, checkpoint True", "--memory_dim: requested 100, checkpoint 172"]
+    assert lines == {"use_memory": "use_memory: requested False, checkpoint True",
+                     "memory_dim": "memory_dim: requested 100, checkpoint 172"}
 
 
 def test_cli_baselines_only_end_to_end(small_data, tmp_path, capsys):

@@ -20,6 +20,7 @@ from pathlib import Path
 from tgnrank.cli.flags import add_setting, section_from_args
 from tgnrank.cli.diagnose_scope import add_scope_arguments, run_scope, uses_scope
 from tgnrank.cli.fusion import add_fusion_arguments
+from tgnrank.cli.spelling import spell_as_flags
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import section_fields, declarations
 
@@ -196,8 +197,8 @@ def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None =
     given = {name: getattr(args, name) for name in model_flags() if getattr(args, name) is not None}
     which = "the checkpoint's" if path is None else f"checkpoint {path}'s"
     if args.auto_detect_params:
-        for line in checkpoint_mismatches(stored, given):
-            logger.warning("ignoring %s (--auto_detect_params uses %s configuration)", line, which)
+        for name, line in checkpoint_mismatches(stored, given).items():
+            logger.warning("ignoring %s (--auto_detect_params uses %s configuration)", spell_as_flags(line, (name,)), which)
         return
     unspoken = {name: stored[name] for name in VERSION_1_SETTINGS if name in stored}
     requested = {name: given.get(name, unspoken.get(name, getattr(defaults, name))) for name in model_flags()}
@@ -205,8 +206,9 @@ def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None =
     if mismatches:
         raise ConfigError(
             f"the model flags do not match {which} configuration:\n  "
-            + "\n  ".join(mismatches)
-            + "\npass these flags with the checkpoint's values, or --auto_detect_params to rebuild the model from it"
+            + "\n  ".join(mismatches.values())
+            + "\npass these flags with the checkpoint's values, or --auto_detect_params to rebuild the model from it",
+            parameters=tuple(mismatches),
         )
 
 

@@ -240,10 +240,11 @@ def _percent(value: float) -> str:
     return f"{100 * value:.2f}%"
 
 
-def checkpoint_mismatches(stored: dict, requested: dict) -> list[str]:
-    """Lines "--flag: requested X, checkpoint Y" for every requested value that differs from the checkpoint's."""
-    return [
-        f"--{name}: requested {value!r}, checkpoint {stored.get(name)!r}"
+def checkpoint_mismatches(stored: dict, requested: dict) -> dict[str, str]:
+    """For every requested value that differs from the checkpoint's, its setting's name and the line
+    "name: requested X, checkpoint Y" (the command line spells the name as its flag)."""
+    return {
+        name: f"{name}: requested {value!r}, checkpoint {stored.get(name)!r}"
         for name, value in requested.items()
         if stored.get(name) != value
-    ]
+    }
