@@ -129,10 +129,13 @@ def _trained_run(settings, state, configuration: Configuration, seed: int, devic
 
 
 def train_entry(settings, configuration: Configuration, seed: int, device, callbacks, training_data) -> dict:
-    """Train (configuration, seed) into ``settings.out_dir``; the state's entry for it (no diagnostic yet)."""
+    """Train (configuration, seed) into ``settings.out_dir``; the state's entry for it (no diagnostic yet).
+
+    A run an interruption stopped midway continues after its last completed epoch (``resume``), unless
+    ``settings.restart`` asks to retrain everything."""
     from tgnrank.train import runs
 
-    config = settings.train_config(configuration, seed)
+    config = settings.train_config(configuration, seed).replace(resume=not settings.restart)
     logger.info("Training %s, seed %d (%s)", configuration.name, seed, configuration.flags() or "random negatives, BCE")
     started = time.perf_counter()
     paths = RunPaths(config.run.prefix, config.dataset.data, root=settings.out_dir)

@@ -6,7 +6,8 @@ so the results are the same whichever executor ran them.
 A trial reads the dataset and writes its checkpoint and its trial record under the comparison's
 folder (absolute paths, see ``--storage``), never under its own working directory; the driver takes
 each record into the state as the trial finishes (:func:`~tgnrank.experiments.state.merge_trial_records`),
-and again on the next run if it was killed first.
+and again on the next run if it was killed first. A trial killed midway leaves its epoch checkpoints: the
+next run's trial continues after the last completed epoch (``train_entry`` trains with ``resume``).
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ of a shared file system, may append to), the trials' checkpoints (``saved_models
 ``sweep.json`` (rebuilt from the study after every trial), and the reports.
 
 The study is the sweep's record, so a sweep resumes: run again with the same arguments, it keeps the
-finished trials (complete, pruned, refused), runs an interrupted trial again with the same settings,
-and runs only the trials still missing from ``--trials``. With ``executor.uses_ray`` the trials are
-Ray Tune trials (:mod:`.ray_sweep`), each running one trial of the same study.
+finished trials (complete, pruned, refused), runs an interrupted trial again with the same settings
+(a new trial of the study that continues the interrupted one's files after its last completed epoch,
+``resume``), and runs only the trials still missing from ``--trials``. With ``executor.uses_ray`` the
+trials are Ray Tune trials (:mod:`.ray_sweep`), each running one trial of the same study.
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ MEDIAN_STARTUP_TRIALS = 3  # finished trials before the median rule may prune
 MEDIAN_WARMUP_EPOCHS = 1  # epochs of a trial never pruned: its first epoch says little
 BEST_NAME = "best-trial"
 # Left out of the best configuration's command line: set per trial by the sweep, or derived.
-_NOT_IN_COMMAND = {"prefix", "n_runs", "use_focal_loss"}
+_NOT_IN_COMMAND = {"prefix", "n_runs", "use_focal_loss", "resume"}
 # Trial user attributes of the sweep's own bookkeeping, not copied into sweep.json's trials.
 _INTERRUPTED, _RETRY_OF = "interrupted", "retry_of"
+# The trial whose files (prefix trial{NNN}) a retry continues: the first of a chain of retries.
+_FILES_OF = "files_of"
 
 
 class SweepError(TgnrankError):
@@ -102,9 +105,11 @@ class SweepSettings:
         return {"metric": self.metric, "pruner": self.pruner, "space": self.space.to_dict(),
                 "training": self.base.fingerprint()}
 
-    def trial_config(self, number: int, params: dict) -> TrainConfig:
-        """Trial ``number``'s configuration: the base, its values, one run kept by the swept metric."""
-        return self.base.replace(**params, prefix=f"trial{number:03d}", n_runs=1, early_stop_metric=self.metric)
+    def trial_config(self, number: int, params: dict, resume: bool = False) -> TrainConfig:
+        """Trial ``number``'s configuration: the base, its values, one run kept by the swept metric;
+        ``resume`` continues trial ``number``'s files after their last completed epoch."""
+        return self.base.replace(**params, prefix=f"trial{number:03d}", n_runs=1, early_stop_metric=self.metric,
+                                 resume=resume)
 
 
 class TrialReporter(TrainingCallbacks):
@@ -114,6 +119,13 @@ class TrialReporter(TrainingCallbacks):
     def __init__(self, trial, metric: str, pruned_error: type) -> None:
         self.trial, self.metric, self.pruned_error = trial, metric, pruned_error
         self.values: list[float] = []
+
+    def on_run_resumed(self, history) -> None:
+        """A retried trial continues its interrupted files: their epochs count as this trial's."""
+        for record in history:
+            value = epoch_metric(record, self.metric)
+            self.values.append(value)
+            self.trial.report(value, record.epoch)
 
     def on_epoch_end(self, record) -> None:
         value = epoch_metric(record, self.metric)
@@ -225,7 +237,8 @@ def resume_study(optuna, study) -> int:
         if trial.number not in retried:
             logger.info("Trial %d was interrupted: running it again with the same settings %s", trial.number,
                         trial.params)
-            study.enqueue_trial(trial.params, user_attrs={_RETRY_OF: trial.number})
+            study.enqueue_trial(trial.params, user_attrs={_RETRY_OF: trial.number,
+                                                          _FILES_OF: trial.user_attrs.get(_FILES_OF, trial.number)})
     if finished:
         logger.info("Resuming the sweep: %d trial(s) already finished", finished)
     return finished
@@ -240,7 +253,8 @@ def train_trial(settings: SweepSettings, trial, device, training_data, pruned_er
     params = settings.space.suggest(trial)
     started = time.perf_counter()
     try:
-        config = settings.trial_config(trial.number, params)
+        retry = _FILES_OF in trial.user_attrs
+        config = settings.trial_config(trial.user_attrs.get(_FILES_OF, trial.number), params, resume=retry)
     except ConfigError as error:  # a combination the model refuses (e.g. n_head not dividing the query)
         trial.set_user_attr("error", str(error))
         logger.warning("Trial %d refused: %s", trial.number, error)
