@@ -4,6 +4,11 @@ it had never stopped; with other settings, or nothing to continue from, it train
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -46,15 +51,20 @@ class EpochLog(TrainingCallbacks):
 
 
 @pytest.fixture(scope="module")
-def training_data(tmp_path_factory):
+def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
     save_dataset(generate_synthetic(n_companies=200, n_investors=80, seed=1, name="small"), root / "data")
-    return load_training_data(TrainConfig(data="small", data_dir=str(root / "data")))
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def training_data(data_dir):
+    return load_training_data(TrainConfig(data="small", data_dir=str(data_dir)))
 
 
 def _train(training_data, root, callbacks, **settings):
     """One run of TINY (with ``settings``) into ``root``; (its result, its paths)."""
-    config = TrainConfig(data="small", **{**TINY, **settings})
+    config = TrainConfig(data="small", prefix="tiny", **{**TINY, **settings})
     paths = RunPaths("tiny", "small", root=root)
     return runs.train_runs(config, torch.device("cpu"), paths, callbacks, training_data).runs[0], paths
 
@@ -163,3 +173,30 @@ def test_a_resume_state_of_another_run_of_the_command_is_not_continued(training_
     assert log.started == ([1, 2] if earlier else [0, 1, 2])
     assert any("epoch 1: written by run 1 of the command" in record.getMessage() for record in caplog.records) \
         or earlier
+
+
+def _flags(settings: dict) -> list[str]:
+    flags = []
+    for name, value in settings.items():
+        flags += [f"--{name}"] if value is True else [f"--{name}", str(value)]
+    return flags
+
+
+def test_a_training_command_killed_midway_continues_from_its_last_epoch(training_data, data_dir, tmp_path):
+    (tmp_path / "data").symlink_to(data_dir, target_is_directory=True)  # the command's default data_dir
+    command = [sys.executable, "-m", "tgnrank.cli.main", "train", "--data", "small", "--prefix", "tiny", *_flags(TINY)]
+    paths = RunPaths("tiny", "small", root=tmp_path)
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not paths.resume_state_path(1).is_file() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)  # during epoch 2 (an epoch takes about a second here)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not paths.model_path().exists() and not paths.resume_state_path(2).exists()
+    log = EpochLog()
+    result, _ = _train(training_data, tmp_path, log, resume=True, data_dir="data")
+    assert (log.resumed, log.started) == ([0, 1], [2])
+    assert [record.epoch for record in result.history] == [0, 1, 2] and paths.model_path().is_file()
