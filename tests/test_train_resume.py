@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -88,17 +89,25 @@ def uninterrupted(training_data, tmp_path_factory):
     return result, paths
 
 
-def test_a_resumed_run_gives_the_history_and_weights_of_an_uninterrupted_one(training_data, uninterrupted,
+# Another model and other samplers: the pairwise link predictor (walks), degree negatives (their own
+# stream and a per-time cache), multi-hop negatives, activity features, the most recent neighbours.
+PAIRWISE = dict(link_predictor="pairwise", neg_sampling="degree", multihop_neg_ratio=0.3, use_hard_negatives=False,
+                hard_neg_similarity="features", hard_neg_curriculum="none", uniform=False, activity_features=True)
+
+
+@pytest.mark.parametrize("settings", [{}, PAIRWISE], ids=["hard-negatives-from-memory", "pairwise-degree-multihop"])
+def test_a_resumed_run_gives_the_history_and_weights_of_an_uninterrupted_one(training_data, uninterrupted, settings,
                                                                              tmp_path, caplog):
-    uninterrupted, _ = uninterrupted
-    _interrupted(training_data, tmp_path)
+    uninterrupted, _ = _train(training_data, tmp_path / "whole", EpochLog(), **settings) if settings else uninterrupted
+    _interrupted(training_data, tmp_path, **settings)
     log = EpochLog()
     caplog.set_level(logging.INFO, logger="tgnrank.train.resume")
-    resumed, _ = _train(training_data, tmp_path, log, resume=True)
+    resumed, _ = _train(training_data, tmp_path, log, resume=True, **settings)
     assert log.resumed == [0, 1] and log.started == [2]  # only the epoch the interruption left
     assert any("continuing run 0" in record.getMessage() for record in caplog.records)
-    # Same operations in the same order from the same states on the CPU: equal to the last bit.
-    assert _fields(resumed.history) == _fields(uninterrupted.history)
+    # Same operations in the same order from the same states on the CPU: equal to the last bit (NaN
+    # statistics, such as the mean similarity without hard negatives, count as equal).
+    np.testing.assert_equal(_fields(resumed.history), _fields(uninterrupted.history))
     assert (resumed.best_epoch, resumed.test_ap, resumed.new_node_test_ap) == (
         uninterrupted.best_epoch, uninterrupted.test_ap, uninterrupted.new_node_test_ap)
     final, whole = load_checkpoint(resumed.model_path), load_checkpoint(uninterrupted.model_path)
