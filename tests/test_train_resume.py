@@ -16,6 +16,7 @@ import torch
 
 from tgnrank.data import save_dataset
 from tgnrank.data.synthetic import generate_synthetic
+from tgnrank.errors import DataFormatError
 from tgnrank.train import runs
 from tgnrank.train.checkpoint import load_checkpoint
 from tgnrank.train.config import TrainConfig
@@ -182,6 +183,16 @@ def test_a_resume_state_of_another_run_of_the_command_is_not_continued(training_
     assert log.started == ([1, 2] if earlier else [0, 1, 2])
     assert any("epoch 1: written by run 1 of the command" in record.getMessage() for record in caplog.records) \
         or earlier
+
+
+def test_a_resume_state_that_does_not_fit_the_run_is_an_error_naming_resume(training_data, tmp_path):
+    _interrupted(training_data, tmp_path)
+    paths = RunPaths("tiny", "small", root=tmp_path)
+    state = torch.load(paths.resume_state_path(1), weights_only=True)
+    torch.save({**state, "optimizer_state": {"state": {}, "param_groups": []}}, paths.resume_state_path(1))
+    with pytest.raises(DataFormatError, match="do not fit this run") as refused:
+        _train(training_data, tmp_path, EpochLog(), resume=True)
+    assert refused.value.parameters == ("resume",)
 
 
 def _flags(settings: dict) -> list[str]:

@@ -145,7 +145,11 @@ def build_model_from_checkpoint(checkpoint: dict, data: EventData, neighbor_find
 
 def restore_epoch(model, path: Path) -> None:
     """Load an epoch checkpoint's weights and state (memory, walks) into ``model``, on the model's device."""
-    checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
+    load_into(model, load_checkpoint(path, map_location=next(model.parameters()).device))
+
+
+def load_into(model, checkpoint: dict) -> None:
+    """A loaded checkpoint's weights and state (memory, walks) into ``model``."""
     model.load_state_dict(checkpoint["model_state"])
     _load_state(model, checkpoint)
 

@@ -30,7 +30,7 @@ import torch
 from tgnrank.data.events import atomic_write
 from tgnrank.errors import DataFormatError
 from tgnrank.nested import map_nested
-from tgnrank.train.checkpoint import restore_epoch
+from tgnrank.train.checkpoint import load_checkpoint, load_into
 from tgnrank.train.early_stopping import EarlyStopping
 from tgnrank.train.outputs import RunPaths
 from tgnrank.train.records import EpochRecord
@@ -135,31 +135,37 @@ def config_differences(stored: dict, current: dict) -> list[str]:
 
 
 def _restore(parts, paths: RunPaths, state: dict, patience: int) -> ResumePoint | None:
+    """Load ``state`` and its epoch checkpoint into ``parts``; None (logged) when the checkpoint cannot be
+    read. Nothing is changed before both are read, so a run that falls back to epoch 0 starts afresh."""
     epoch = state["epoch"]
-    checkpoint = paths.epoch_checkpoint_path(epoch)
+    path = paths.epoch_checkpoint_path(epoch)
     generators = held_generators(parts)
     if set(generators) != set(state["generators"]):
         logger.warning("resume: the samplers' random generators (%s) differ from the stored ones (%s); training "
                        "from epoch 0", ", ".join(sorted(generators)), ", ".join(sorted(state["generators"])))
         return None
     try:
-        restore_epoch(parts.model, checkpoint)
-    except (FileNotFoundError, DataFormatError, RuntimeError, KeyError) as error:
-        logger.warning("resume: %s cannot be loaded (%s); training from epoch 0", checkpoint, error)
+        checkpoint = load_checkpoint(path, map_location=next(parts.model.parameters()).device)
+    except (FileNotFoundError, DataFormatError) as error:
+        logger.warning("resume: %s cannot be loaded (%s); training from epoch 0", path, error)
         return None
-    parts.optimizer.load_state_dict(state["optimizer_state"])
-    set_global_random_streams(state["random_streams"])
-    for name, generator in generators.items():
-        _set_generator_state(generator, state["generators"][name])
+    try:
+        load_into(parts.model, checkpoint)
+        parts.optimizer.load_state_dict(state["optimizer_state"])
+        set_global_random_streams(state["random_streams"])
+        for name, generator in generators.items():
+            _set_generator_state(generator, state["generators"][name])
+    except (RuntimeError, KeyError, ValueError, TypeError) as error:
+        raise DataFormatError(f"{str(path)!r} and its resume state do not fit this run ({error}); delete them "
+                              "or train without resume", parameters=("resume",)) from error
     stopper = EarlyStopping(patience)
     for name in STOPPER_FIELDS:
         setattr(stopper, name, state["early_stopping"][name])
     memory = state["investor_memory"]
     history = [EpochRecord(**record) for record in state["history"]]
-    logger.info("resume: continuing run %d from %s after %d completed epoch(s)", history[-1].run, checkpoint,
-                len(history))
+    logger.info("resume: continuing run %d from %s after %d completed epoch(s)", state["run"], path, len(history))
     return ResumePoint(history=history, stopper=stopper, stopped=bool(state["stopped"]),
-                       investor_memory=None if memory is None else memory.numpy(), checkpoint=checkpoint)
+                       investor_memory=None if memory is None else memory.numpy(), checkpoint=path)
 
 
 def global_random_streams() -> dict:
