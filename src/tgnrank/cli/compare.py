@@ -40,7 +40,7 @@ HELP = ("train the guide's four configurations (or --preset ranking's ablation) 
 CONTROLLED_FIELDS = {
     "data", "data_dir", "n_epoch", "gpu", "use_memory", "prefix", "seed", "n_runs", "wandb",
     "loss", "use_focal_loss", "focal_alpha", "focal_gamma", "use_hard_negatives", "hard_neg_ratio",
-    "hard_neg_temperature",
+    "hard_neg_temperature", "resume",
 }
 
 # The comparison fits one fusion per training seed and seeds it with that seed.

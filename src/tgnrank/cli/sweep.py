@@ -26,7 +26,7 @@ from tgnrank.cli.flags import add_section, add_setting, add_settings, section_fr
 HELP = "search training settings with Optuna (TPE, median pruning); reports the best as a train command"
 
 # Set by the sweep for each trial, or by the flags of the "sweep" group.
-CONTROLLED_FIELDS = {"data", "data_dir", "prefix", "n_runs", "seed", "early_stop_metric", "wandb"}
+CONTROLLED_FIELDS = {"data", "data_dir", "prefix", "n_runs", "seed", "early_stop_metric", "wandb", "resume"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
