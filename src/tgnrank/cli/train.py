@@ -73,6 +73,9 @@ class ProgressBar:
         self.run = run
         self.previous = ""
 
+    def on_run_resumed(self, history) -> None:
+        self._remember(history[-1])
+
     def on_epoch_start(self, epoch: int, n_events: int) -> None:
         from tqdm import tqdm
 
@@ -91,6 +94,9 @@ class ProgressBar:
 
     def on_epoch_end(self, record) -> None:
         self.close()
+        self._remember(record)
+
+    def _remember(self, record) -> None:
         self.previous = f" (last: val MRR {record.val_mrr:.4f}, R@1000 {record.val_recall_at_1000:.4f})"
 
     def close(self) -> None:

@@ -34,6 +34,10 @@ class CallbackList(TrainingCallbacks):
         for callback in self.callbacks:
             callback.on_run_start(run, config)
 
+    def on_run_resumed(self, history: list[EpochRecord]) -> None:
+        for callback in self.callbacks:
+            callback.on_run_resumed(history)
+
     def on_epoch_start(self, epoch: int, n_events: int) -> None:
         for callback in self.callbacks:
             callback.on_epoch_start(epoch, n_events)
