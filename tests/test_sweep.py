@@ -142,15 +142,15 @@ def _record(epoch: int, recall: float) -> EpochRecord:
 
 @pytest.mark.parametrize("text, named", [
     ("[learning_rate]\nlow = 0.1\nhigh = 0.2\n", "unknown setting 'learning_rate'"),
-    ("[lr]\nlow = -1.0\nhigh = 0.1\n", "[lr]: low = -1.0 is outside --lr's range"),
-    ("[hard_neg_ratio]\nlow = 0.5\nhigh = 1.5\n", "[hard_neg_ratio]: high = 1.5 is outside --hard_neg_ratio's range"),
-    ("[n_neg]\nlow = 1.5\nhigh = 4\n", "[n_neg]: low = 1.5 is outside --n_neg's range: it must be an integer"),
-    ('[loss]\nchoices = ["bce", "hinge"]\n', "[loss]: choice 'hinge' is outside --loss's range"),
-    ("[lr]\nlow = 0.01\nhigh = 0.001\n", "[lr]: low must be < high"),
-    ("[drop_out]\nlow = 0.0\nhigh = 0.5\nlog = true\n", "[drop_out]: log = true needs low > 0"),
-    ("[lr]\nlo = 0.1\nhigh = 0.2\n", "[lr]: unknown key(s) ['lo']"),
-    ("[seed]\nlow = 0\nhigh = 5\n", "--seed is set by the sweep itself"),
-    ('[neg_sampling]\nlow = 0\nhigh = 1\n', "--neg_sampling is not numeric"),
+    ("[lr]\nlow = -1.0\nhigh = 0.1\n", "'[lr]': low = -1.0 is outside lr's range"),
+    ("[hard_neg_ratio]\nlow = 0.5\nhigh = 1.5\n", "'[hard_neg_ratio]': high = 1.5 is outside hard_neg_ratio's range"),
+    ("[n_neg]\nlow = 1.5\nhigh = 4\n", "'[n_neg]': low = 1.5 is outside n_neg's range: it must be an integer"),
+    ('[loss]\nchoices = ["bce", "hinge"]\n', "'[loss]': choice 'hinge' is outside loss's range"),
+    ("[lr]\nlow = 0.01\nhigh = 0.001\n", "'[lr]': low must be < high"),
+    ("[drop_out]\nlow = 0.0\nhigh = 0.5\nlog = true\n", "'[drop_out]': log = true needs low > 0"),
+    ("[lr]\nlo = 0.1\nhigh = 0.2\n", "'[lr]': unknown key(s) ['lo']"),
+    ("[seed]\nlow = 0\nhigh = 5\n", "'[seed]': seed is set by the sweep itself"),
+    ('[neg_sampling]\nlow = 0\nhigh = 1\n', "'[neg_sampling]': neg_sampling is not numeric"),
 ])
 def test_a_bad_space_fails_naming_the_file_and_the_setting(tmp_path, text, named):
     path = tmp_path / "bad.toml"
@@ -165,7 +165,7 @@ def test_the_command_line_refuses_a_bad_space_before_training(dataset, tmp_path,
     path.write_text("[lr]\nlow = 0.0\nhigh = 0.1\n")
     assert main(["sweep", "--data", "small", "--data_dir", str(dataset / "data"), "--space", str(path),
                  "--storage", str(tmp_path / "out")]) == 2
-    assert "[lr]: low = 0.0 is outside --lr's range" in capsys.readouterr().err
+    assert "'[lr]': low = 0.0 is outside --lr's range" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from tgnrank.config.params import Interval, flag
+from tgnrank.config.params import Interval
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import declarations
 
@@ -109,12 +109,14 @@ def parse_space(tables: dict, source: str) -> SearchSpace:
     known = declarations()
     dimensions = []
     for name, spec in tables.items():
-        where = f"search space {source}, [{name}]"
+        # Quoted, so that the command line spells the setting as its flag in the message but not in the table.
+        where = f"search space {source!r}, table '[{name}]'"
         if name not in known:
             raise ConfigError(f"{where}: unknown setting {name!r}; a space names training settings such as lr, "
                               f"loss or n_neg (see tgnrank train --help)")
         if name in SWEEP_CONTROLLED:
-            raise ConfigError(f"{where}: {flag(name)} is set by the sweep itself, so it cannot be searched")
+            raise ConfigError(f"{where}: {name} is set by the sweep itself, so it cannot be searched",
+                              parameters=(name,))
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: expected a table with low/high or choices, got {spec!r}")
         dimensions.append(_dimension(name, spec, known[name][2].constraint, where))
@@ -132,7 +134,8 @@ def _dimension(name: str, spec: dict, constraint, where: str) -> Dimension:
             raise ConfigError(f"{where}: choices cannot be combined with {sorted(set(spec) - {'choices'})}")
         return _choices(name, spec["choices"], constraint, where)
     if not isinstance(constraint, Interval):
-        raise ConfigError(f"{where}: {flag(name)} is not numeric ({constraint.describe()}), so it takes choices")
+        raise ConfigError(f"{where}: {name} is not numeric ({constraint.describe()}), so it takes choices",
+                          parameters=(name,))
     return _range(name, spec, constraint, where)
 
 
@@ -141,8 +144,8 @@ def _choices(name: str, choices, constraint, where: str) -> Dimension:
         raise ConfigError(f"{where}: choices must be a non-empty list, got {choices!r}")
     for value in choices:
         if not constraint.accepts(value):
-            raise ConfigError(f"{where}: choice {value!r} is outside {flag(name)}'s range: it must be "
-                              f"{constraint.describe()}")
+            raise ConfigError(f"{where}: choice {value!r} is outside {name}'s range: it must be "
+                              f"{constraint.describe()}", parameters=(name,))
     return Dimension(name, choices=tuple(choices))
 
 
@@ -152,8 +155,8 @@ def _range(name: str, spec: dict, constraint: Interval, where: str) -> Dimension
     low, high = spec["low"], spec["high"]
     for key, value in (("low", low), ("high", high)):
         if not constraint.accepts(value):
-            raise ConfigError(f"{where}: {key} = {value!r} is outside {flag(name)}'s range: it must be "
-                              f"{constraint.describe()}")
+            raise ConfigError(f"{where}: {key} = {value!r} is outside {name}'s range: it must be "
+                              f"{constraint.describe()}", parameters=(name,))
     if not low < high:
         raise ConfigError(f"{where}: low must be < high, got low = {low!r}, high = {high!r}")
     log, step = spec.get("log", False), spec.get("step")
