@@ -10,6 +10,7 @@ Modules (imported directly, so that importing this package stays free of torch):
 * ``training_data``: ``load_training_data`` (the dataset and its split), ``set_seeds``;
 * ``steps``: ``train_epoch``, one pass over the training events;
 * ``epochs``: the epoch loop of one run (negatives, training, validation, epoch checkpoints);
+* ``resume``: the ``.resume.pt`` beside each epoch checkpoint and continuing a run from it (``--resume``);
 * ``evaluation``: TGN's AP/AUC on the validation and test events;
 * ``runs``: ``train_runs``, ``train_run`` (seeds, best epoch, test, results files);
 * ``records``: ``EpochRecord``, ``RunResult``, ``TrainingCallbacks``; ``logs``: the log lines;
