@@ -190,7 +190,7 @@ class PairFeatures:
             company_rounds=company_rounds,
             investor_rounds=investor_rounds,
             investor_decayed_static=np.asarray(decayed_by_investor @ static_node_features[history.sources]),
-            company_last_round=unit_rows(scaled_rounds[last_event[graph.candidate_rows]]),
+            company_last_round=unit_rows(scaled_rounds[company_last]),
             investor_decayed_rounds=unit_rows(np.asarray(decayed_by_investor @ scaled_rounds)),
             company_last_amount=amounts[company_last],
             investor_mean_amount=np.where(amount_counts > 0, amount_sums / np.maximum(amount_counts, 1), np.nan),
