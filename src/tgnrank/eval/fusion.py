@@ -258,20 +258,21 @@ def fit_fusion(
     # Bag 0 draws as an unbagged fusion does; the others from independent streams of the same seed.
     rngs = [np.random.default_rng(options.fusion_seed)]
     rngs += [np.random.default_rng([options.fusion_seed, bag]) for bag in range(1, options.fusion_bags)]
-    bags = [([], [], []) for _ in rngs]
+    samples = [[] for _ in rngs]  # per bag: each window's (rows, labels, groups)
     fitted, company_rows, company_counts = [], [], []
     for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         scorers = [factory(candidates) for factory in extras.values()]
-        for bag, (x, y, g) in zip(bags, sample_draws(candidates, features, scorers, options.fusion_negatives, rngs)):
-            for rows, part in zip(bag, (x, y, g)):
-                rows.append(part)
+        draws = sample_draws(candidates, features, scorers, options.fusion_negatives, rngs)
+        for bag, draw in zip(samples, draws):
+            bag.append(draw)
         company_rows.append(features.company_matrix())
         company_counts.append(np.bincount(candidates.positive_rows, minlength=candidates.n_companies))
-        fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(y)))
+        fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(draws[0][1])))
     names = FEATURE_NAMES + tuple(extras)
     boosters = []
-    for number, (matrices, labels, groups) in enumerate(bags):
+    for number, windows in enumerate(samples):
+        matrices, labels, groups = zip(*windows)
         params = lightgbm_params("lambdarank", options.fusion_learning_rate, options.fusion_leaves,
                                  options.fusion_min_leaf, (options.fusion_seed + number) % 2**31)
         boosters.append(train_lambdarank(params, matrices, labels, groups, names, options.fusion_trees))

@@ -123,16 +123,18 @@ class TrialReporter(TrainingCallbacks):
     def on_run_resumed(self, history) -> None:
         """A retried trial continues its interrupted files: their epochs count as this trial's."""
         for record in history:
-            value = epoch_metric(record, self.metric)
-            self.values.append(value)
-            self.trial.report(value, record.epoch)
+            self._report(record)
 
     def on_epoch_end(self, record) -> None:
+        value = self._report(record)
+        if self.trial.should_prune():
+            raise self.pruned_error(f"pruned after epoch {record.epoch}: validation {self.metric} {value:.4f}")
+
+    def _report(self, record) -> float:
         value = epoch_metric(record, self.metric)
         self.values.append(value)
         self.trial.report(value, record.epoch)
-        if self.trial.should_prune():
-            raise self.pruned_error(f"pruned after epoch {record.epoch}: validation {self.metric} {value:.4f}")
+        return value
 
 
 def epoch_metric(record, metric: str) -> float:

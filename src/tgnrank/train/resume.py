@@ -170,10 +170,9 @@ def _restore(parts, paths: RunPaths, state: dict, patience: int) -> ResumePoint 
 
 def global_random_streams() -> dict:
     """torch's (and CUDA's, when in use), numpy's global and Python's random states, as plain values."""
-    kind, keys, position, has_gauss, cached = np.random.get_state()
     streams = {
         "torch": torch.get_rng_state(),
-        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
+        "numpy": _stored_random_state(np.random.get_state()),
         "python": random.getstate(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -183,8 +182,7 @@ def global_random_streams() -> dict:
 
 def set_global_random_streams(streams: dict) -> None:
     torch.set_rng_state(streams["torch"])
-    kind, keys, position, has_gauss, cached = streams["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    np.random.set_state(_loaded_random_state(streams["numpy"]))
     random.setstate(streams["python"])
     if "cuda" in streams and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(streams["cuda"])
@@ -217,8 +215,7 @@ def _generator_state(generator):
     if isinstance(generator, np.random.Generator):
         return generator.bit_generator.state
     if isinstance(generator, np.random.RandomState):
-        kind, keys, position, has_gauss, cached = generator.get_state()
-        return (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached)
+        return _stored_random_state(generator.get_state())
     return generator.get_state()
 
 
@@ -226,10 +223,20 @@ def _set_generator_state(generator, state) -> None:
     if isinstance(generator, np.random.Generator):
         generator.bit_generator.state = state
     elif isinstance(generator, np.random.RandomState):
-        kind, keys, position, has_gauss, cached = state
-        generator.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+        generator.set_state(_loaded_random_state(state))
     else:
         generator.set_state(state)
+
+
+def _stored_random_state(state: tuple) -> tuple:
+    """A legacy numpy state with its key array as an int64 tensor, which ``weights_only`` loading accepts."""
+    kind, keys, position, has_gauss, cached = state
+    return kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached
+
+
+def _loaded_random_state(stored: tuple) -> tuple:
+    kind, keys, position, has_gauss, cached = stored
+    return kind, keys.numpy().astype(np.uint32), position, has_gauss, cached
 
 
 def _to_cpu(value):
