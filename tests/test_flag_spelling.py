@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import pickle
+import subprocess
+import sys
 
 import pytest
 
 from tgnrank.cli.main import run_command
-from tgnrank.cli.spelling import as_flags, flag_spelling, spell_as_flags
+from tgnrank.cli.spelling import FlagSpelling, as_flags, flag_spelling, spell_as_flags
+from tgnrank.data import save_dataset
+from tgnrank.data.synthetic import generate_synthetic
 from tgnrank.errors import ConfigError, DataFormatError
 
 
@@ -88,3 +93,34 @@ def test_converted_library_errors_are_bare_in_the_library_and_flags_on_the_comma
         "error: --hard_neg_similarity memory compares investors by their memory, so it needs --use_hard_negatives "
         "and --use_memory\n"
     )
+
+
+def test_library_log_lines_name_the_setting_bare_and_list_it(caplog):
+    from tgnrank.train.device import select_device
+
+    with caplog.at_level(logging.INFO, logger="tgnrank.train.device"):
+        select_device(-1)
+    (record,) = caplog.records
+    assert (record.getMessage(), record.parameters) == ("Using the CPU (gpu -1)", ("gpu",))
+
+
+def test_the_command_line_formatter_spells_the_format_string_but_not_its_values_nor_the_record():
+    record = logging.makeLogRecord({"msg": "restart: discarding the runs recorded in %s", "args": ("runs/restart",),
+                                    "levelname": "INFO", "parameters": ("restart",)})
+    formatter = FlagSpelling(logging.Formatter("%(levelname)s %(message)s"))
+    assert formatter.format(record) == "INFO --restart: discarding the runs recorded in runs/restart"
+    assert record.getMessage() == "restart: discarding the runs recorded in runs/restart"
+    plain = logging.makeLogRecord({"msg": "restart the run %s", "args": ("now",), "levelname": "INFO"})
+    assert formatter.format(plain) == "INFO restart the run now"
+
+
+def test_the_command_line_prints_library_log_lines_with_flags(tmp_path):
+    save_dataset(generate_synthetic(n_companies=60, n_investors=30, seed=1, name="tiny"), tmp_path / "data")
+    command = [sys.executable, "-m", "tgnrank.cli.main", "train", "--data", "tiny", "--gpu", "-1",
+               "--n_epoch", "1", "--bs", "100", "--n_degree", "2", "--node_dim", "8", "--time_dim", "8",
+               "--val_rank_companies", "10"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Using the CPU (--gpu -1)" in done.stderr
+    (log_file,) = (tmp_path / "logs").glob("tiny-*.log")
+    assert "Using the CPU (--gpu -1)" in log_file.read_text(encoding="utf-8")

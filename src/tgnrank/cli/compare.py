@@ -30,6 +30,7 @@ from pathlib import Path
 from tgnrank.cli.diagnose import ProgressBars
 from tgnrank.cli.flags import add_section, add_setting, add_settings, section_from_args
 from tgnrank.cli.flags import settings_from_args as given_settings
+from tgnrank.cli.spelling import spell_flags_in
 from tgnrank.errors import ConfigError
 from tgnrank.train.config import TrainConfig
 
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         require_ray()
     device = select_device(args.gpu)
     log_path = settings.out_dir / "compare.log"
-    handler = attach_log_file(log_path)
+    handler = spell_flags_in(attach_log_file(log_path))
     logging.getLogger(__name__).info("Logging to %s", log_path)
     settings = staged_settings(settings, args.storage)
     training_progress = ProgressBar()

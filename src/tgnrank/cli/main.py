@@ -13,7 +13,7 @@ import logging
 import sys
 
 from tgnrank import __version__
-from tgnrank.cli.spelling import as_flags
+from tgnrank.cli.spelling import as_flags, spell_flags_in
 from tgnrank.errors import TgnrankError
 from tgnrank.openmp import apply_wait_policy
 
@@ -49,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_command(run, args: argparse.Namespace, prog: str) -> int:
-    """Run a subcommand, turning user-input errors into one clear line and exit status 2."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    """Run a subcommand, turning user-input errors into one clear line and exit status 2; library errors and
+    log lines name their parameters by their flags."""
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[spell_flags_in(console)])
     try:
         return int(run(args) or 0)
     except (TgnrankError, FileNotFoundError) as error:

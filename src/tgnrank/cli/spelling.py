@@ -1,11 +1,14 @@
-"""Spell the parameters named by a library error as the command line's flags.
+"""Spell the parameters named by a library error or log line as the command line's flags.
 
 Library code names a parameter as it is declared (``n_degree must be an integer >= 1``) and lists the
-names in :attr:`TgnrankError.parameters`; only this layer knows that the user typed ``--n_degree``.
+names in :attr:`TgnrankError.parameters`, or in a log record's ``parameters`` attribute
+(``logger.info("restart: ...", extra={"parameters": ("restart",)})``); only this layer knows that the
+user typed ``--n_degree``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from contextlib import contextmanager
 
@@ -53,3 +56,27 @@ def flag_spelling():
         yield
     except TgnrankError as error:
         raise as_flags(error) from None
+
+
+class FlagSpelling(logging.Formatter):
+    """Format as ``inner`` does, with the parameters a record lists in ``parameters`` spelled as flags.
+
+    Only the format string is spelled, not its arguments: these are values (a path ``runs/restart``
+    stays as it is). The record itself is left unchanged for the other handlers.
+    """
+
+    def __init__(self, inner: logging.Formatter):
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        parameters = getattr(record, "parameters", ())
+        if parameters:
+            record = logging.makeLogRecord({**record.__dict__, "msg": spell_as_flags(str(record.msg), parameters)})
+        return self.inner.format(record)
+
+
+def spell_flags_in(handler: logging.Handler) -> logging.Handler:
+    """``handler``, its lines now naming the parameters of library records by their flags."""
+    handler.setFormatter(FlagSpelling(handler.formatter or logging.Formatter()))
+    return handler

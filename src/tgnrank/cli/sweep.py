@@ -22,6 +22,7 @@ import argparse
 from pathlib import Path
 
 from tgnrank.cli.flags import add_section, add_setting, add_settings, section_from_args, settings_from_args
+from tgnrank.cli.spelling import spell_flags_in
 
 HELP = "search training settings with Optuna (TPE, median pruning); reports the best as a train command"
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         require_ray()
     settings = sweep_settings_from_args(args)  # every check, the space's included, before any file is touched
     log_path = settings.storage / "sweep.log"
-    handler = attach_log_file(log_path)
+    handler = spell_flags_in(attach_log_file(log_path))
     logging.getLogger(__name__).info("Logging to %s", log_path)
     try:
         settings = staged_settings(settings, args.storage)

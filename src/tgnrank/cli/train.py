@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from tgnrank.cli.flags import add_settings, settings_from_args
-from tgnrank.cli.spelling import flag_spelling
+from tgnrank.cli.spelling import flag_spelling, spell_flags_in
 from tgnrank.train.config import TrainConfig
 
 HELP = "train TGN (self-supervised link prediction), with focal loss and hard negatives as options"
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if config.run.wandb:
         callbacks.append(WandbCallbacks(config.run_name))
     log_path = paths.log_path()
-    handler = attach_log_file(log_path)
+    handler = spell_flags_in(attach_log_file(log_path))
     logging.getLogger(__name__).info("Logging to %s", log_path)
     try:
         summary = train_runs(config, select_device(config.run.gpu), paths, CallbackList(callbacks))

@@ -72,7 +72,8 @@ def load_fusion(path: str | Path, model_path: str | Path | None = None) -> Fused
         )
     extras = names[len(FEATURE_NAMES):]
     if extras and model_path is not None and extras[0] != Path(model_path).stem + SCORE_SUFFIX:
-        logger.warning("--fusion was fitted with the feature %s; --model_path %s supplies it", extras[0], model_path)
+        logger.warning("fusion was fitted with the feature %s; model_path %s supplies it", extras[0], model_path,
+                       extra={"parameters": ("fusion", "model_path")})
     return FusedRanker(booster, names, extras)
 
 

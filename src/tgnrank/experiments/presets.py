@@ -91,8 +91,8 @@ def preset_configurations(preset: str, not_implemented: dict | None = None) -> t
         if refused is None:
             kept.append(configuration)
         else:
-            logger.warning("--preset ranking: left out '%s' (%s is not implemented by training yet)",
-                           configuration.name, refused)
+            logger.warning("preset ranking: left out '%s' (%s is not implemented by training yet)",
+                           configuration.name, refused, extra={"parameters": ("preset",)})
     return tuple(kept)
 
 

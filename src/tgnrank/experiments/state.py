@@ -89,7 +89,8 @@ def open_state(settings: CompareSettings, dataset: dict) -> ComparisonState:
     training = settings.training_fingerprint()
     fresh = ComparisonState(path=path, training=training, dataset=dataset)
     if settings.restart:
-        logger.info("--restart: discarding the finished runs recorded in %s", settings.out_dir)
+        logger.info("restart: discarding the finished runs recorded in %s", settings.out_dir,
+                    extra={"parameters": ("restart",)})
         _discard_trial_records(settings)
         return fresh
     if not path.exists():

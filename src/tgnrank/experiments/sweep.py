@@ -203,7 +203,7 @@ def open_study(optuna, settings: SweepSettings, sampler, pruner):
 
     path = settings.storage / STUDY_FILE
     if settings.restart and path.exists():
-        logger.info("--restart: discarding the trials recorded in %s", path)
+        logger.info("restart: discarding the trials recorded in %s", path, extra={"parameters": ("restart",)})
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(path)))

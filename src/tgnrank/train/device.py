@@ -1,4 +1,4 @@
-"""Choose the torch device from the ``--gpu`` flag."""
+"""Choose the torch device from the ``gpu`` setting."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ logger = logging.getLogger(__name__)
 def select_device(gpu: int) -> torch.device:
     """``cuda:{gpu}`` when CUDA is available, else the CPU (logged). ``gpu = -1`` asks for the CPU.
 
-    A GPU index beyond the visible devices is a ConfigError naming ``--gpu``.
+    A GPU index beyond the visible devices is a ConfigError naming ``gpu``.
     """
     if gpu < 0:
-        logger.info("Using the CPU (--gpu %d)", gpu)
+        logger.info("Using the CPU (gpu %d)", gpu, extra={"parameters": ("gpu",)})
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        logger.info("CUDA is not available: training on the CPU (--gpu %d ignored)", gpu)
+        logger.info("CUDA is not available: training on the CPU (gpu %d ignored)", gpu, extra={"parameters": ("gpu",)})
         return torch.device("cpu")
     n_devices = torch.cuda.device_count()
     if gpu >= n_devices:
