@@ -156,6 +156,13 @@ def declared(section) -> list[tuple[dataclasses.Field, Setting]]:
     return [(spec, spec.metadata["setting"]) for spec in fields(section) if "setting" in spec.metadata]
 
 
+def setting_changes(stored: dict, current: dict) -> list[tuple[str, object, object]]:
+    """``(name, stored value, current value)`` for each setting whose value differs, by name; a setting
+    one side lacks counts as None there. Resume states and comparison states report what changed with it."""
+    return [(name, stored.get(name), current.get(name))
+            for name in sorted(set(stored) | set(current)) if stored.get(name) != current.get(name)]
+
+
 def check_value(name: str, constraint: Constraint, value) -> None:
     """Raise ConfigError in the one message format unless ``constraint`` accepts ``value``."""
     if constraint.accepts(value):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tgnrank.config.params import setting_changes
 from tgnrank.data.events import EventData
 from tgnrank.errors import ConfigError, DataFormatError
 from tgnrank.experiments.presets import CompareSettings
@@ -139,10 +140,9 @@ def _differences(stored: dict, current: dict) -> tuple[list[str], list[str]]:
     if added or dropped:
         lines.append(f"configurations: stored {sorted(stored)}, now {sorted(current)}")
     for name in sorted(set(stored) & set(current)):
-        for key in sorted(set(stored[name]) | set(current[name])):
-            was, now = stored[name].get(key), current[name].get(key)
+        for key, was, now in setting_changes(stored[name], current[name]):
             line = f"{key}: stored {was!r}, now {now!r}"
-            if was != now and line not in lines:
+            if line not in lines:
                 lines.append(line)
                 settings.append(key)
     return lines, settings

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tgnrank.config.params import setting_changes
 from tgnrank.data.events import atomic_write
 from tgnrank.errors import DataFormatError
 from tgnrank.nested import map_nested
@@ -120,18 +121,13 @@ def _run_state(parts, paths: RunPaths, epoch: int, run: int) -> tuple[dict | Non
         return None, f"{path.name} is not a tgnrank resume state"
     if state.get("format_version", 0) > RESUME_VERSION:
         return None, f"{path.name} has a newer format ({state.get('format_version')}) than this tgnrank reads"
-    differences = config_differences(state.get("config", {}), parts.config_entry)
+    differences = [f"{name}: {was!r} -> {now!r}"
+                   for name, was, now in setting_changes(state.get("config", {}), parts.config_entry)]
     if differences:
         return None, "written with other settings (" + ", ".join(differences) + ")"
     if state.get("run") != run or state.get("epoch") != epoch:
         return None, f"written by run {state.get('run')} of the command, for epoch {state.get('epoch')}"
     return state, ""
-
-
-def config_differences(stored: dict, current: dict) -> list[str]:
-    """``name: stored -> now`` for each setting of the ``config`` entries that differs."""
-    return [f"{name}: {stored.get(name)!r} -> {current.get(name)!r}"
-            for name in sorted(set(stored) | set(current)) if stored.get(name) != current.get(name)]
 
 
 def _restore(parts, paths: RunPaths, state: dict, patience: int) -> ResumePoint | None:
