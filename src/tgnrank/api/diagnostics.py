@@ -23,12 +23,25 @@ DEFAULT_KS = (100, 1000, 10000)
 
 
 @dataclass(frozen=True, eq=False)
-class DiagnosticResult:
-    """One diagnostic: ``raw`` (the results JSON as a dict) and, for a fusion, the fitted ``ranker``
-    (:class:`~tgnrank.eval.fusion.FusedRanker`, e.g. ``ranker.booster`` is the LightGBM booster)."""
+class CommandResult:
+    """What a command computes: ``raw``, the results JSON it writes, as a dict, and the model it fitted
+    on the way (``ranker``), if any."""
 
     raw: dict
     ranker: object = field(default=None, repr=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``raw`` as the command's results JSON (atomically); returns the path."""
+        from tgnrank.train.outputs import write_json
+
+        write_json(Path(path), self.raw)
+        return Path(path)
+
+
+@dataclass(frozen=True, eq=False)
+class DiagnosticResult(CommandResult):
+    """One diagnostic: ``raw`` (the results JSON as a dict) and, for a fusion, the fitted ``ranker``
+    (:class:`~tgnrank.eval.fusion.FusedRanker`, e.g. ``ranker.booster`` is the LightGBM booster)."""
 
     def __repr__(self) -> str:
         window = self.raw["window"]
@@ -96,13 +109,6 @@ class DiagnosticResult:
         from tgnrank.eval.diagnostic import format_report
 
         return format_report(self.raw)
-
-    def save(self, path: str | Path) -> Path:
-        """Write ``raw`` as the command's results JSON (atomically); returns the path."""
-        from tgnrank.train.outputs import write_json
-
-        write_json(Path(path), self.raw)
-        return Path(path)
 
 
 def diagnose(

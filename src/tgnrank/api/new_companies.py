@@ -9,13 +9,13 @@ that is not in the data at all (:func:`tgnrank.eval.recommend_new.recommend_for_
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
-from tgnrank.api.diagnostics import DiagnosticResult, check_baselines, check_ks, dataset_of, model_list
+from tgnrank.api.diagnostics import CommandResult, DiagnosticResult, check_baselines, check_ks, dataset_of, model_list
 from tgnrank.api.progress import progress_callback
 from tgnrank.api.recommendations import recommendations_frame
 from tgnrank.api.training import as_model, resolve_device
@@ -25,12 +25,9 @@ COLUMNS = ["rank", "investor_id", "investor", "score", "percentile", "category_d
 
 
 @dataclass(frozen=True, eq=False)
-class ScopedDiagnosticResult:
+class ScopedDiagnosticResult(CommandResult):
     """A diagnostic over a scope's parts (``known``, ``new_companies``, ``all``): ``raw`` is the
     command's results JSON as a dict, ``ranker`` the fitted new-company ranker (or None)."""
-
-    raw: dict
-    ranker: object = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{part}: {result.window['n_positives']:,} new links" for part, result in self.parts.items())
@@ -55,13 +52,6 @@ class ScopedDiagnosticResult:
         from tgnrank.eval.scoped_diagnostic import format_scoped_report
 
         return format_scoped_report(self.raw)
-
-    def save(self, path: str | Path) -> Path:
-        """Write ``raw`` as the command's results JSON (atomically); returns the path."""
-        from tgnrank.train.outputs import write_json
-
-        write_json(Path(path), self.raw)
-        return Path(path)
 
 
 def diagnose_scope(
