@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from tgnrank.stage_bars import StageBars
 from tgnrank.train.records import TrainingCallbacks
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -20,34 +21,10 @@ def progress_callback(progress) -> ProgressCallback | None:
     if progress is None or progress is False:
         return None
     if progress is True:
-        return TqdmProgress()
+        return StageBars()
     if callable(progress):
         return progress
     raise TypeError(f"progress must be None, True or a callable (stage, done, total), got {type(progress).__name__}")
-
-
-class TqdmProgress:
-    """One tqdm bar per stage, closed when the stage changes or completes."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.stage = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm.auto import tqdm
-
-        if stage != self.stage:
-            self.close()
-            self.bar = tqdm(total=total, desc=stage, leave=False)
-            self.stage = stage
-        self.bar.update(done - self.bar.n)
-        if done >= total:
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        self.bar, self.stage = None, None
 
 
 class TrainingProgress(TrainingCallbacks):

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     settings = staged_settings(settings, args.storage)
     training_progress = ProgressBar()
     try:
-        with RankingBars() as ranking_progress:
+        with ProgressBars(close_when_done=True) as ranking_progress:
             results = run_comparison(settings, device, training_progress, ranking_progress, executor)
     except (TrainingInterrupted, TrialsInterrupted) as stop:
         print(f"{stop}\nfinished runs are recorded in {settings.out_dir / STATE_FILE}: run the same command again "
@@ -183,13 +183,3 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results))
     print(f"\nreport: {paths['html']} and {paths['markdown']}; results: {settings.out_dir / RESULTS_FILE}")
     return 0
-
-
-class RankingBars(ProgressBars):
-    """The diagnostic's bars, each closed as soon as its scorer is done (several diagnostics run in turn)."""
-
-    def __call__(self, name: str, done: int, total: int) -> None:
-        super().__call__(name, done, total)
-        if done >= total:
-            self.close()
-            self.bar, self.name = None, None

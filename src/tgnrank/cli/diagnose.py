@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
 
 from tgnrank.cli.flags import add_setting, section_from_args
@@ -22,6 +21,7 @@ from tgnrank.cli.diagnose_scope import add_scope_arguments, run_scope, uses_scop
 from tgnrank.cli.fusion import add_fusion_arguments
 from tgnrank.cli.spelling import spell_as_flags
 from tgnrank.errors import ConfigError
+from tgnrank.stage_bars import StageBars
 from tgnrank.train.config import section_fields, declarations
 
 HELP = "temporal validation diagnostic: Precision@K, Recall@K, median rank of new links, model vs baselines"
@@ -234,28 +234,9 @@ def parse_baselines(text: str) -> tuple[str, ...]:
     return names
 
 
-class ProgressBars:
-    """One tqdm bar (on stderr) per scorer, over the candidate companies ranked."""
+class ProgressBars(StageBars):
+    """One tqdm bar per scorer, over the candidate companies ranked; with ``close_when_done`` each closes
+    as soon as its scorer is done (several diagnostics run in turn)."""
 
-    def __init__(self) -> None:
-        self.bar = None
-        self.name = None
-
-    def __call__(self, name: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if name != self.name:
-            self.close()
-            self.bar = tqdm(total=total, desc=f"ranking with {name}", unit="company", leave=False, file=sys.stderr)
-            self.name = name
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-    def __enter__(self) -> "ProgressBars":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __init__(self, close_when_done: bool = False):
+        super().__init__(lambda name: f"ranking with {name}", unit="company", close_when_done=close_when_done)
