@@ -770,3 +770,14 @@ def test_cli_reports_input_errors_in_one_line(tmp_path, capsys):
     assert status == 2
     assert "--feature_cutoff" in capsys.readouterr().err
     assert not list(tmp_path.glob("ml_*"))
+
+
+def test_a_cutoff_after_training_is_logged_naming_the_setting_bare(caplog):
+    from tgnrank.data.crunchbase_features import resolve_cutoff
+
+    timestamps = np.arange(0.0, 1000.0, 10.0)  # days since 1970-01-01
+    with caplog.at_level("WARNING", logger="tgnrank.data.crunchbase_features"):
+        resolve_cutoff("1972-09-01", timestamps, 0.7, dt.date(2026, 1, 1))
+    (record,) = caplog.records
+    assert record.getMessage().startswith("feature_cutoff 1972-09-01 is after the end of the default training period")
+    assert record.parameters == ("feature_cutoff",)

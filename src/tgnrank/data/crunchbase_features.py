@@ -155,9 +155,9 @@ def resolve_cutoff(
         )
     if cutoff > np.quantile(timestamps, train_quantile):
         logger.warning(
-            "--feature_cutoff %s is after the end of the default training period: node features may use "
+            "feature_cutoff %s is after the end of the default training period: node features may use "
             "events that validation or test will score",
-            day,
+            day, extra={"parameters": ("feature_cutoff",)},
         )
     return cutoff, str(day), "--feature_cutoff"
 
