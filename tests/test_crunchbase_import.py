@@ -781,3 +781,13 @@ def test_a_cutoff_after_training_is_logged_naming_the_setting_bare(caplog):
     (record,) = caplog.records
     assert record.getMessage().startswith("feature_cutoff 1972-09-01 is after the end of the default training period")
     assert record.parameters == ("feature_cutoff",)
+
+
+def test_the_summary_names_the_cutoff_setting_bare_and_the_command_line_as_its_flag(tmp_path, capsys):
+    path = write_csv(tmp_path, "company_name,investor_name,funded_at\nAcme,Sequoia,2012-03-01\nBeta,Accel,2013-05-01\n")
+    _, summary = run_import(path, feature_cutoff="2012-12-31")
+    assert any(line.endswith("events up to 2012-12-31 (feature_cutoff)") for line in summary.lines())
+    status = standalone_main("tgnrank.cli.import_crunchbase", "tgnrank import-crunchbase",
+                             [str(path), "--data_dir", str(tmp_path / "data"), "--feature_cutoff", "2012-12-31"])
+    assert status == 0
+    assert "events up to 2012-12-31 (--feature_cutoff)" in capsys.readouterr().out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from tgnrank.cli.flags import add_setting
+from tgnrank.cli.spelling import spell_as_flags
 
 HELP = "import a Crunchbase investments CSV export into data/ml_{name}.*"
 
@@ -34,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         args.path, args.name, feature_cutoff=args.feature_cutoff, train_quantile=args.train_quantile
     )
     paths = save_dataset(data, args.data_dir)
-    print("\n".join(summary.lines()))
+    print("\n".join(spell_as_flags(line, ("feature_cutoff",)) for line in summary.lines()))
     print("wrote " + ", ".join(str(path) for path in paths.values()))
     return 0

@@ -132,7 +132,7 @@ def build_edge_features(events: pd.DataFrame, cutoff: float, options: FeatureOpt
 def resolve_cutoff(
     feature_cutoff: str | dt.date | None, timestamps: np.ndarray, train_quantile: float, today: dt.date
 ) -> tuple[float, str, str]:
-    """The feature cut-off in days, its date as text, and where it came from (``--feature_cutoff`` or
+    """The feature cut-off in days, its date as text, and where it came from (``feature_cutoff`` or
     the ``train_quantile`` time quantile of ``timestamps`` (n,) days)."""
     if feature_cutoff is None:
         cutoff = float(np.quantile(timestamps, train_quantile))
@@ -159,7 +159,7 @@ def resolve_cutoff(
             "events that validation or test will score",
             day, extra={"parameters": ("feature_cutoff",)},
         )
-    return cutoff, str(day), "--feature_cutoff"
+    return cutoff, str(day), "feature_cutoff"
 
 
 def _categorical_columns(
