@@ -51,9 +51,9 @@ def import_crunchbase(
 
     Returns ``(data, summary)``: the EventData and the import's
     :class:`~tgnrank.data.crunchbase_summary.ImportSummary` (rows kept and dropped, and why;
-    ``summary.lines()`` is the text the command prints, settings named bare rather than as flags). ``feature_cutoff`` (a date or ``"YYYY-MM-DD"``)
-    bounds the events static attributes and vocabularies are taken from (default: the
-    ``train_quantile`` time quantile, where training ends).
+    ``summary.lines()`` is the text the command prints, settings named bare rather than as flags).
+    ``feature_cutoff`` (a date or ``"YYYY-MM-DD"``) bounds the events static attributes and vocabularies
+    are taken from (default: the ``train_quantile`` time quantile, where training ends).
     """
     from tgnrank.data.crunchbase import import_crunchbase as import_export
     from tgnrank.data.events import save_dataset
