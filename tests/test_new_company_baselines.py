@@ -128,13 +128,16 @@ def test_profiles_do_not_read_the_window_beyond_the_first_round():
     np.testing.assert_array_equal(node_categories(data), node_categories(base))
 
 
-def test_profile_from_flags():
+def test_profile_from_attributes_names_the_refused_parameter_bare():
     data = tiny_data()
     np.testing.assert_array_equal(profile_vector(data, ["B", "a"], None), [1, 1, 1, 0])
     assert round_type_index(data, "Series-A") == 1 and round_type_index(data, None) == NO_ROUND_TYPE
-    with pytest.raises(ConfigError, match="--category 'fintech' is not among.*accepted: a, b"):
+    with pytest.raises(ConfigError, match="^categories 'fintech' is not among.*accepted: a, b$") as raised:
         profile_vector(data, ["fintech"], None)
-    with pytest.raises(ConfigError, match="--country 'FRA'.*accepted: none"):
+    assert raised.value.parameters == ("categories",)
+    with pytest.raises(ConfigError, match="^country 'FRA'.*accepted: none") as raised:
         profile_vector(data, ["a"], "FRA")
-    with pytest.raises(ConfigError, match="--round_type 'ipo'.*accepted: seed, series_a"):
+    assert raised.value.parameters == ("country",)
+    with pytest.raises(ConfigError, match="^round_type 'ipo'.*accepted: seed, series_a$") as raised:
         round_type_index(data, "ipo")
+    assert raised.value.parameters == ("round_type",)

@@ -70,7 +70,11 @@ def test_recommend_new_company_refusals(data, checkpoint, tmp_path, capsys):
     path = save_checkpoint(tmp_path / "m.pth", checkpoint)
     base = ["recommend", "--model_path", str(path), "--data", "sectors", "--data_dir", str(tmp_path / "data")]
     assert main([*base, "--new_company", "X", "--category", "fintech"]) == 2
-    assert "--category 'fintech' is not among" in capsys.readouterr().err
+    assert "error: --category 'fintech' is not among the dataset's values; accepted: " in capsys.readouterr().err
+    assert main([*base, "--new_company", "X", "--category", "software", "--country", "Atlantis"]) == 2
+    assert "error: --country 'Atlantis' is not among the dataset's values" in capsys.readouterr().err
+    assert main([*base, "--new_company", "X", "--category", "software", "--round_type", "ipo"]) == 2
+    assert "error: --round_type 'ipo' is not a round type of dataset 'sectors'; accepted: " in capsys.readouterr().err
     assert main([*base, "--new_company", "X", "--explain"]) == 2
     assert "--explain" in capsys.readouterr().err
     assert main(base) == 2

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from tgnrank.config.params import flag
 from tgnrank.errors import TgnrankError
 
-# Parameters whose flag is not ``--{name}``.
-RENAMED_FLAGS = {"n_trials": "--trials", "out_dir": "--out"}
+# Parameters whose flag is not ``--{name}`` (recommend takes a new company's categories as one
+# '|'-separated --category).
+RENAMED_FLAGS = {"n_trials": "--trials", "out_dir": "--out", "categories": "--category"}
 
 
 def flag_of(name: str) -> str:

@@ -85,22 +85,22 @@ def first_round_types(
 
 
 def profile_vector(data: EventData, categories: list[str], country: str | None) -> np.ndarray:
-    """(d,) float32 static node features of a company not in the data, from ``--category`` labels
-    and ``--country``, matched case-insensitively against the dataset's vocabulary (a value outside
-    it is refused with the accepted ones, rather than silently counted as ``other``)."""
+    """(d,) float32 static node features of a company not in the data, from its ``categories`` labels
+    and ``country``, matched case-insensitively against the dataset's vocabulary (a value outside it
+    is refused with the accepted ones, rather than silently counted as ``other``)."""
     names = feature_schema_of(data).static_names
     vector = np.zeros(len(names), dtype=np.float32)
     if "is_company" in names:
         vector[names.index("is_company")] = 1.0
-    wanted = [("--category", CATEGORY_PREFIX, label) for label in categories]
-    wanted += [("--country", COUNTRY_PREFIX, country)] if country else []
-    for flag, prefix, value in wanted:
-        vector[_attribute_position(names, flag, prefix, value)] = 1.0
+    wanted = [("categories", CATEGORY_PREFIX, label) for label in categories]
+    wanted += [("country", COUNTRY_PREFIX, country)] if country else []
+    for parameter, prefix, value in wanted:
+        vector[_attribute_position(names, parameter, prefix, value)] = 1.0
     return vector
 
 
 def round_type_index(data: EventData, round_type: str | None) -> int:
-    """The index into :func:`round_type_columns` of ``--round_type`` (NO_ROUND_TYPE when None)."""
+    """The index into :func:`round_type_columns` of ``round_type`` (NO_ROUND_TYPE when None)."""
     if round_type is None:
         return NO_ROUND_TYPE
     columns = round_type_columns(data)
@@ -108,15 +108,17 @@ def round_type_index(data: EventData, round_type: str | None) -> int:
     key = round_type.strip().lower().replace("-", "_").replace(" ", "_")
     if key not in lowered:
         accepted = ", ".join(columns.labels) or "none (the dataset has no round-type edge columns)"
-        raise ConfigError(f"--round_type {round_type!r} is not a round type of dataset '{data.name}'; accepted: {accepted}")
+        raise ConfigError(f"round_type {round_type!r} is not a round type of dataset '{data.name}'; "
+                          f"accepted: {accepted}", parameters=("round_type",))
     return lowered.index(key)
 
 
-def _attribute_position(names: tuple[str, ...], flag: str, prefix: str, value: str) -> int:
+def _attribute_position(names: tuple[str, ...], parameter: str, prefix: str, value: str) -> int:
     columns = AttributeColumns.with_prefix(names, prefix)
     lowered = [label.lower() for label in columns.labels]
     key = value.strip().lower()
     if key not in lowered:
         accepted = ", ".join(columns.labels) or "none (the dataset has no such column)"
-        raise ConfigError(f"{flag} {value!r} is not among the dataset's values; accepted: {accepted}")
+        raise ConfigError(f"{parameter} {value!r} is not among the dataset's values; accepted: {accepted}",
+                          parameters=(parameter,))
     return int(columns.positions[lowered.index(key)])

@@ -4,13 +4,13 @@ A brand-new company has no event, hence an empty memory, no temporal neighbour a
 ``activity_features``) an all-zero activity row: the model embeds it from its static node features
 only, exactly as it embeds the brand-new companies of ``diagnose --scope new_companies``. Node 0 is
 such a node: the padding row, which no event touches. Its feature row is set to the company's
-(:func:`tgnrank.eval.company_profiles.profile_vector`, from ``--category`` and ``--country``) and the
+(:func:`tgnrank.eval.company_profiles.profile_vector`, from its ``categories`` and ``country``) and the
 model scores node 0 against every investor of the history. Padded neighbour slots also point at node
 0, but the embedding masks them, so no investor's score changes (tested: a profile equal to a real
 brand-new company's features gets that company's scores).
 
 Beside the model's score each investor shows what category popularity sees: its deals in each of the
-company's categories, summed over them, and, with ``--round_type``, its share of deals of that round type.
+company's categories, summed over them, and, with a ``round_type``, its share of deals of that round type.
 """
 
 from __future__ import annotations
