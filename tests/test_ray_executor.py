@@ -164,8 +164,9 @@ def test_staging_copies_the_dataset_once(data_dir, tmp_path):
     before = (staged / "ml_small.csv").stat().st_ino
     stage_dataset("small", data_dir, tmp_path)
     assert (staged / "ml_small.csv").stat().st_ino == before  # same size and time: not copied again
-    with pytest.raises(FileNotFoundError, match="'other' not found"):
+    with pytest.raises(FileNotFoundError, match="'other' not found") as raised:
         stage_dataset("other", data_dir, tmp_path)
+    assert raised.value.parameters == ("data_dir", "storage")
 
 
 def test_ray_flags_need_the_ray_executor():

@@ -44,3 +44,24 @@ def test_a_folder_named_like_a_setting_is_not_spelled_as_a_flag(tmp_path):
     assert str(as_flags(raised.value)) == (
         f"{str(out_dir / STATE_FILE)!r}: is not a tgnrank comparison state; pass --restart or choose another --out"
     )
+
+
+def test_a_dataset_missing_from_data_dir_is_named_bare_in_the_library_and_by_flags_on_the_command_line(
+        tmp_path, monkeypatch, capsys):
+    from tgnrank.experiments.ray_storage import stage_dataset
+
+    data_dir, storage = tmp_path / "data", tmp_path / "storage"
+    with pytest.raises(FileNotFoundError) as raised:
+        stage_dataset("absent", data_dir, storage)
+    assert str(raised.value) == (
+        f"dataset 'absent' not found in {str(data_dir)!r} (data_dir), so it cannot be copied to "
+        f"storage {str(storage)!r}"
+    )
+    assert raised.value.parameters == ("data_dir", "storage")
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--data", "absent", "--data_dir", "data", "--storage", "storage", "--gpu", "-1"]) == 2
+    assert capsys.readouterr().err == (
+        f"tgnrank compare: error: dataset 'absent' not found in {str(data_dir)!r} (--data_dir), so it cannot be "
+        f"copied to --storage {str(storage)!r}\n"
+    )

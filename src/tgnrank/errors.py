@@ -24,3 +24,7 @@ class DataFormatError(TgnrankError, ValueError):
 
 class ConfigError(TgnrankError, ValueError):
     """A setting or parameter is outside its accepted range; the message names it."""
+
+
+class MissingInputError(TgnrankError, FileNotFoundError):
+    """A file or dataset the user named does not exist; still a FileNotFoundError for callers that catch one."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tgnrank.data import SYNTHETIC_NAME
 from tgnrank.data.events import atomic_write, dataset_exists, dataset_paths, feature_schema_path
-from tgnrank.errors import ConfigError
+from tgnrank.errors import ConfigError, MissingInputError
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +40,17 @@ def stage_dataset(name: str, data_dir: str | os.PathLike, storage: Path) -> Path
     """Copy dataset ``name`` from ``data_dir`` into ``storage/data``; return that folder (absolute).
 
     A file already staged with the same size and modification time is kept; the copies are atomic, so
-    an interrupted staging never leaves a half-written file that a later run would trust.
+    an interrupted staging never leaves a half-written file that a later run would trust. Raises
+    MissingInputError (a FileNotFoundError) naming ``data_dir`` and ``storage`` when ``name`` is not there.
     """
     source_dir = Path(data_dir).expanduser().resolve()
     target_dir = storage / STAGED_DATA
     if source_dir == target_dir:
         return target_dir
     if not dataset_exists(name, source_dir) and name != SYNTHETIC_NAME:  # the synthetic one is generated there
-        raise FileNotFoundError(f"dataset '{name}' not found in {source_dir} (--data_dir), so it cannot be copied "
-                                f"to --storage {storage}")
+        # Paths quoted, so that the command line spells the settings as flags but not a folder named like one.
+        raise MissingInputError(f"dataset {name!r} not found in {str(source_dir)!r} (data_dir), so it cannot be "
+                                f"copied to storage {str(storage)!r}", parameters=("data_dir", "storage"))
     for source in dataset_files(name, source_dir):
         target = target_dir / source.name
         if _same_file(source, target):
