@@ -63,11 +63,12 @@ RANKING_EXTRA_CONFIGURATIONS = (
 PRESETS = ("guide", "ranking")
 
 
-def refused_setting(configuration: Configuration, not_implemented: dict) -> str | None:
-    """The first override that training still refuses (``not_implemented``: name -> accepted values), or None."""
+def refused_setting(configuration: Configuration, not_implemented: dict) -> tuple[str, object] | None:
+    """The first override (name, value) that training still refuses (``not_implemented``: name -> accepted
+    values), or None."""
     for name, value in configuration.overrides.items():
         if name in not_implemented and value not in not_implemented[name]:
-            return f"--{name} {value}"
+            return name, value
     return None
 
 
@@ -90,9 +91,12 @@ def preset_configurations(preset: str, not_implemented: dict | None = None) -> t
         refused = refused_setting(configuration, table)
         if refused is None:
             kept.append(configuration)
-        else:
-            logger.warning("preset ranking: left out '%s' (%s is not implemented by training yet)",
-                           configuration.name, refused, extra={"parameters": ("preset",)})
+            continue
+        name, value = refused
+        # The setting goes into the format string, which alone the command line spells as flags; its
+        # value stays an argument.
+        logger.warning(f"preset ranking: left out '%s' ({name} %s is not implemented by training yet)",
+                       configuration.name, value, extra={"parameters": ("preset", name)})
     return tuple(kept)
 
 
