@@ -13,7 +13,7 @@ import torch
 
 from tgnrank.cli.main import main
 from tgnrank.data import save_dataset
-from tgnrank.data.events import Interactions
+from tgnrank.data.events import INVESTOR, Interactions
 from tgnrank.data.feature_schema import FeatureSchema
 from tgnrank.data.synthetic import EDGE_FEATURE_NAMES, NODE_FEATURE_NAMES, generate_synthetic
 from tgnrank.errors import ConfigError
@@ -21,7 +21,7 @@ from tgnrank.eval.explain import explain_recommendations, explanation_json
 from tgnrank.eval.explain_fusion import load_fusion
 from tgnrank.eval.fusion import FusionOptions, fit_fusion
 from tgnrank.eval.protocol import window_bounds
-from tgnrank.eval.recommend import recommend_investors
+from tgnrank.eval.recommend import find_node, recommend_investors
 from tgnrank.eval.scoring import model_scorer_from_checkpoint
 from tgnrank.train.checkpoint import load_checkpoint
 from tgnrank.train.config import TrainConfig
@@ -257,6 +257,9 @@ def test_explain_refuses_a_past_investor_and_an_unknown_name(trained, capsys):
     assert "--investor 'Nobody at all': none of the 80 investors of dataset 'small' has that name" in (
         capsys.readouterr().err
     )
+    with pytest.raises(ConfigError, match="^investor 'Nobody at all': none of the 80 investors") as raised:
+        find_node(data, "Nobody at all", INVESTOR, "investor")
+    assert raised.value.parameters == ("investor",)
 
 
 def test_recommend_with_a_fusion_shows_each_signals_contribution(trained, fusion_path, tmp_path, capsys):

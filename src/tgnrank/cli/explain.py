@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from tgnrank.eval.recommend import find_node
 
     checkpoint, data, company, at, device, fusion = load_inputs(args)
-    investor = find_node(data, args.investor, INVESTOR, "--investor")
+    investor = find_node(data, args.investor, INVESTOR, "investor")
     recommendation = investor_recommendation(checkpoint, data, company, investor, at, device, args.batch_size, fusion)
     emit(args, data, recommendation, explain=True)
     return 0

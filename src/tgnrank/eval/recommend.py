@@ -135,7 +135,7 @@ def find_node(data: EventData, name: str, kind: str, parameter: str) -> int:
     query = name.strip()
     kinds = "companies" if kind == COMPANY else f"{kind}s"
     node_ids = np.flatnonzero(data.node_kinds == kind)
-    named = (parameter.lstrip("-"),)
+    named = (parameter,)
     if query.startswith("#") and query[1:].isdigit():
         node = int(query[1:])
         if node not in set(node_ids.tolist()):
