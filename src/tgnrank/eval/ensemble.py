@@ -59,7 +59,7 @@ class EnsembleScorer:
 def normalized_weights(weights: Sequence[float] | None, n_members: int) -> np.ndarray:
     """(n_members,) float64 weights summing to 1: equal by default, else ``weights`` rescaled.
 
-    Raises ConfigError (naming ``--ensemble_weights``) unless there is one finite weight >= 0 per
+    Raises ConfigError (naming ``ensemble_weights``) unless there is one finite weight >= 0 per
     member and at least one is positive.
     """
     if weights is None:
