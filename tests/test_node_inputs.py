@@ -11,7 +11,7 @@ from tgnrank.data.activity import ActivityFeatures
 from tgnrank.data.events import Interactions
 from tgnrank.model import ModelConfig, build_model
 from tgnrank.model import node_inputs
-from tgnrank.model.embedding import FactoredRows, project_rows, segment_softmax
+from tgnrank.model.embedding import FactoredRows, row_inputs, segment_softmax
 from tgnrank.model.node_inputs import distinct_pairs
 from tgnrank.sampling.neighbors import NeighborFinder
 
@@ -36,7 +36,7 @@ def test_distinct_pairs_of_nothing_is_empty():
     assert len(pair_nodes) == len(pair_times) == len(pair_of) == 0
 
 
-def test_factored_rows_select_and_project_as_the_materialised_table():
+def test_factored_rows_select_and_give_inputs_as_the_materialised_table():
     torch.manual_seed(0)
     base, extra, extra_weight = torch.randn(3, 4), torch.randn(5, 2), torch.randn(4, 2)
     node_of = torch.tensor([0, 2, 2, 1, 0])
@@ -45,8 +45,9 @@ def test_factored_rows_select_and_project_as_the_materialised_table():
     rows = torch.tensor([4, 1, 1, 0])
     torch.testing.assert_close(table.index_select(0, rows), dense[rows])
     weight = torch.randn(6, 4)
-    torch.testing.assert_close(project_rows(table, weight, rows), dense[rows] @ weight.T)
-    torch.testing.assert_close(project_rows(dense, weight, rows), dense[rows] @ weight.T)
+    for rows_of in (table, dense):
+        inputs, expand = row_inputs(rows_of, rows)
+        torch.testing.assert_close(inputs @ expand(weight).T, dense[rows] @ weight.T)
     with pytest.raises(ValueError, match="dim 0"):
         table.index_select(1, rows)
 

@@ -10,6 +10,7 @@ As in TGN, a neighbour's representation is computed at the *query's* time, and p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,13 +96,15 @@ class FactoredRows:
         )
 
 
-def project_rows(table, weight: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """``table[rows] @ weight.T`` for a ``(P, d)`` tensor or :class:`FactoredRows` and ``rows (R,)``:
-    ``(R, out)``; each distinct node (table row of a tensor) is projected once."""
+def row_inputs(table, rows: torch.Tensor) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """Inputs ``(R, d')`` for the rows ``rows (R,)`` of a ``(P, d)`` tensor or :class:`FactoredRows`, and
+    the map of a ``(out, d)`` weight to ``(out, d')`` such that ``inputs @ expand(weight).T`` equals
+    ``table[rows] @ weight.T``: the rows themselves, or a factored row's node part and its own inputs."""
     if not isinstance(table, FactoredRows):
-        return nn.functional.linear(table, weight).index_select(0, rows)
-    per_node = nn.functional.linear(table.base, weight).index_select(0, table.node_of.index_select(0, rows))
-    return per_node + nn.functional.linear(table.extra.index_select(0, rows), weight @ table.extra_weight)
+        return table.index_select(0, rows), lambda weight: weight
+    inputs = torch.cat([table.base.index_select(0, table.node_of.index_select(0, rows)),
+                        table.extra.index_select(0, rows)], dim=1)
+    return inputs, lambda weight: torch.cat([weight, weight @ table.extra_weight], dim=1)
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class NeighborSlots:
     """The ``k`` neighbour slots of ``Q`` query rows, for one layer.
 
     Neighbour representations are rows of ``table (R, d)`` (a tensor or :class:`FactoredRows`)
-    picked by ``rows (Q, k)``, so that a node seen in many slots is projected once. ``deltas (Q, k)``
+    picked by ``rows (Q, k)``, so that a node seen in many slots is computed once. ``deltas (Q, k)``
     query time minus interaction time, ``edge_features (Q, k, e)``, ``padding (Q, k)`` True where
     there is no neighbour.
     """
@@ -126,10 +129,10 @@ class TemporalAttention(nn.Module):
 
     Query ``[h_node, time_encoding(0)]``, keys and values ``[h_neighbour, edge_features,
     time_encoding(delta)]``, as ``torch.nn.MultiheadAttention`` with ``kdim = vdim = d + e + t`` would
-    compute them, except that the key/value projection is split by input part: the neighbour part
-    is projected once per distinct table row and the time part once per distinct delta, and padded
-    slots are not computed at all (the softmax runs over each row's filled slots). A node with no
-    neighbour gets a zero attention output, as in TGN.
+    compute them, except that no key or value is ever projected: a score is the slot's input dotted
+    with the query mapped back through the key weight (per query row, not per slot), and a head's
+    output is the value weight applied to the weighted sum of its slots' inputs. The softmax runs over
+    each row's filled slots; a node with no neighbour gets a zero attention output, as in TGN.
     ``h (Q, d)``, ``query_time (Q, t)``, slots of ``Q`` rows -> ``(Q, d)``.
     """
 
@@ -154,38 +157,88 @@ class TemporalAttention(nn.Module):
 
     def forward(self, h, query_time, slots: NeighborSlots, encode_time) -> torch.Tensor:
         n_rows, k = slots.padding.shape
-        head_dim = self.query_dim // self.n_head
-        # Only the filled slots are computed: each belongs to one query row, and the softmax and the
-        # weighted sum run over the slots of a row (padded slots would get zero weight anyway).
+        n_head, head_dim = self.n_head, self.query_dim // self.n_head
+        inputs, weight = self._slot_inputs(slots, encode_time)
+        key_weight, value_weight = weight.view(2, n_head, head_dim, -1).unbind(0)
+        query = self.query(torch.cat([h, query_time], dim=1)).view(n_rows, n_head, head_dim).transpose(0, 1)
+        # A score q . (K x + b) is (K^T q) . [x, 1]: K^T q is computed per query row instead of K x per slot.
+        query_in_inputs = torch.bmm(query, key_weight).transpose(0, 1).contiguous()  # (Q, heads, inputs)
+        scores = HeadScores.apply(inputs, query_in_inputs) / head_dim**0.5  # (Q, k, heads)
+        # The softmax runs over each row's filled slots (a padded slot's input is any finite row, with weight 0).
         filled = torch.nonzero(~slots.padding.reshape(-1)).squeeze(1)
         row_of_slot = torch.div(filled, k, rounding_mode="floor")
-        keys, values = self._keys_and_values(slots, filled, encode_time).view(-1, 2, self.n_head, head_dim).unbind(1)
-        query = self.query(torch.cat([h, query_time], dim=1)).view(n_rows, self.n_head, head_dim)
-        scores = (keys * query.index_select(0, row_of_slot)).sum(dim=-1) / head_dim**0.5
+        scores = scores.reshape(n_rows * k, n_head).index_select(0, filled)
         weights = nn.functional.dropout(segment_softmax(scores, row_of_slot, n_rows), self.dropout, self.training)
-        attended = values.new_zeros(n_rows, self.n_head, head_dim)
-        attended = attended.index_add(0, row_of_slot, weights.unsqueeze(-1) * values)
+        slot_weights = weights.new_zeros(n_rows * k, n_head).index_copy(0, filled, weights)
+        # Likewise sum_s w_s (V x_s + b) is V (sum_s w_s [x_s, 1]): the inputs are pooled, then projected.
+        pooled = HeadPooling.apply(slot_weights.view(n_rows, k, n_head), inputs)  # (Q, heads, inputs)
+        attended = torch.bmm(pooled.transpose(0, 1), value_weight.transpose(1, 2))  # (heads, Q, head_dim)
+        attended = attended.transpose(0, 1).reshape(n_rows, self.query_dim)
         # A row without any neighbour attends to nothing: zero output, as in TGN.
         no_neighbor = slots.padding.all(dim=1)
-        attended = self.output(attended.reshape(n_rows, self.query_dim)).masked_fill(no_neighbor.unsqueeze(1), 0.0)
+        attended = self.output(attended).masked_fill(no_neighbor.unsqueeze(1), 0.0)
         return self.merge(attended, h)
 
-    def _keys_and_values(self, slots: NeighborSlots, filled: torch.Tensor, encode_time) -> torch.Tensor:
-        """``(F, 2 * query_dim)`` keys and values of the ``filled (F,)`` slots (flat positions in ``Q * k``).
-
-        The node part is projected once per table row and the time part once per distinct time delta
-        (a batch's deltas are differences of few distinct days), then both are gathered per slot.
-        """
+    def _slot_inputs(self, slots: NeighborSlots, encode_time) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every slot's key/value input ``(Q, k, D)`` and the weight ``(2 * query_dim, D)`` that projects
+        it to its key and value, bias included: ``[neighbour, edge_features, time_encoding(delta), 1]``,
+        the neighbour part as :func:`row_inputs` gives it, the time part encoded once per distinct delta
+        (a batch's deltas are differences of few distinct days)."""
+        n_rows, k = slots.padding.shape
         node_dim, edge_dim, _ = self.parts
+        node_inputs, expand = row_inputs(slots.table, slots.rows.reshape(-1))
+        deltas, delta_of_slot = torch.unique(slots.deltas.reshape(-1), return_inverse=True)
+        inputs = torch.cat([
+            node_inputs,
+            slots.edge_features.reshape(n_rows * k, edge_dim),
+            encode_time(deltas).index_select(0, delta_of_slot),
+            node_inputs.new_ones(n_rows * k, 1),
+        ], dim=1)
         weight = self.key_value_weight
-        node_part = project_rows(slots.table, weight[:, :node_dim], slots.rows.reshape(-1).index_select(0, filled))
-        deltas, delta_of_slot = torch.unique(slots.deltas.reshape(-1).index_select(0, filled), return_inverse=True)
-        time_part = nn.functional.linear(encode_time(deltas), weight[:, node_dim + edge_dim :], self.key_value_bias)
-        projected = node_part + time_part.index_select(0, delta_of_slot)
-        if edge_dim:
-            edge_features = slots.edge_features.reshape(-1, edge_dim).index_select(0, filled)
-            projected = projected + nn.functional.linear(edge_features, weight[:, node_dim : node_dim + edge_dim])
-        return projected
+        weight = torch.cat([expand(weight[:, :node_dim]), weight[:, node_dim:], self.key_value_bias.unsqueeze(1)], dim=1)
+        return inputs.view(n_rows, k, -1), weight
+
+
+class HeadScores(torch.autograd.Function):
+    """Per query row, the dot products of its slots' inputs with its heads' vectors:
+    ``inputs (Q, k, D)``, ``vectors (Q, H, D)`` -> ``(Q, k, H)``.
+
+    ``torch.bmm`` computes it, but autograd's backward would contract over the few heads in a batched
+    product, which CPU ``bmm`` runs several times slower than the sum of ``H`` broadcast products.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(inputs, vectors)
+        return torch.bmm(inputs, vectors.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        inputs, vectors = ctx.saved_tensors
+        return combine_heads(grad, vectors), torch.bmm(grad.transpose(1, 2), inputs)
+
+
+class HeadPooling(torch.autograd.Function):
+    """Per query row, each head's weighted sum of its slots' inputs: ``weights (Q, k, H)``,
+    ``inputs (Q, k, D)`` -> ``(Q, H, D)``; the backward as in :class:`HeadScores`."""
+
+    @staticmethod
+    def forward(ctx, weights: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(weights, inputs)
+        return torch.bmm(weights.transpose(1, 2), inputs)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        weights, inputs = ctx.saved_tensors
+        return torch.bmm(inputs, grad.transpose(1, 2)), combine_heads(weights, grad)
+
+
+def combine_heads(per_slot: torch.Tensor, per_head: torch.Tensor) -> torch.Tensor:
+    """``sum_h per_slot[q, j, h] * per_head[q, h, :]``: ``(Q, k, H)`` and ``(Q, H, D)`` -> ``(Q, k, D)``."""
+    combined = per_slot[:, :, :1] * per_head[:, None, 0]
+    for head in range(1, per_head.shape[1]):
+        combined = combined.addcmul_(per_slot[:, :, head : head + 1], per_head[:, None, head])
+    return combined
 
 
 def segment_softmax(scores: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:

@@ -39,8 +39,9 @@ from tgnrank.model.link_predictor import LinkPredictor
 from tgnrank.model.memory import Memory, MemoryBackup
 from tgnrank.model.memory_updater import MemoryUpdater
 from tgnrank.model.messages import build_aggregator, build_message_function
+from tgnrank.model.model_inputs import as_batch, as_feature_matrix, time_shift_from
 from tgnrank.model.node_inputs import distinct_pairs, sample_neighborhood, time_aware_table
-from tgnrank.model.time_encoding import TimeEncoder, time_shift_statistics
+from tgnrank.model.time_encoding import TimeEncoder
 
 EMBEDDING_CHUNK = 4096
 
@@ -93,8 +94,8 @@ class TGN(nn.Module):
         config.validate()
         self.config = config
         self.device = torch.device(device)
-        node_features = _as_feature_matrix(node_features, "node_features")
-        edge_features = _as_feature_matrix(edge_features, "edge_features")
+        node_features = as_feature_matrix(node_features, "node_features")
+        edge_features = as_feature_matrix(edge_features, "edge_features")
         self.register_buffer("node_features", node_features, persistent=False)
         self.register_buffer("edge_features", edge_features, persistent=False)
         self.n_node_rows = node_features.shape[0]
@@ -117,7 +118,7 @@ class TGN(nn.Module):
             pending_dim = 0 if config.memory_update_at_end else raw_message_dim
             self.memory = Memory(self.n_node_rows, config.memory_dim, pending_dim)
         # Jodie's time-delta normalisation; a buffer so that a reloaded checkpoint keeps its values.
-        self.register_buffer("time_shift", torch.tensor(_time_shift_from(neighbor_finder), dtype=torch.float64))
+        self.register_buffer("time_shift", torch.tensor(time_shift_from(neighbor_finder), dtype=torch.float64))
         self.neighbor_finder = neighbor_finder
         self.commit_pending_on_read = False
         self.to(self.device)
@@ -134,7 +135,7 @@ class TGN(nn.Module):
         """Logits of the positive interactions ``(B,)`` and of the negatives (shaped like ``negatives``,
         ``(B,)`` or ``(B, n_neg)``, each row paired with its positive's source and time); then the
         memory bookkeeping of the positive interactions."""
-        sources, destinations, timestamps, edge_idxs = _as_batch(sources, destinations, timestamps, edge_idxs)
+        sources, destinations, timestamps, edge_idxs = as_batch(sources, destinations, timestamps, edge_idxs)
         negatives = np.asarray(negatives, dtype=np.int64)
         if negatives.shape[:1] != sources.shape:
             raise ValueError(
@@ -157,7 +158,7 @@ class TGN(nn.Module):
         """The memory bookkeeping of :meth:`compute_edge_logits` without scoring (to replay history)."""
         if self.memory is None:
             return
-        sources, destinations, timestamps, edge_idxs = _as_batch(sources, destinations, timestamps, edge_idxs)
+        sources, destinations, timestamps, edge_idxs = as_batch(sources, destinations, timestamps, edge_idxs)
         nodes = np.concatenate([sources, destinations])
         times = np.concatenate([timestamps, timestamps])
         if self.config.use_source_embedding_in_message or self.config.use_destination_embedding_in_message:
@@ -292,7 +293,7 @@ class TGN(nn.Module):
             rows = torch.nonzero(has_pending).squeeze(1)
             if len(rows):  # only the pending rows are read, updated and written back
                 _, messages, times = self.memory.pending(distinct.index_select(0, rows))
-                updated = self.memory_updater(self.message_function(messages), memory.index_select(0, rows))
+                updated = self._apply_messages(messages, memory.index_select(0, rows))
                 memory = memory.index_put((rows,), updated)
                 last_update = last_update.index_put((rows,), times)
                 applied = has_pending
@@ -320,9 +321,19 @@ class TGN(nn.Module):
         nodes, messages, message_times = self.aggregator(node_ids, raw_messages, times)
         if self.config.memory_update_at_end:
             current, _ = self.memory.read(nodes)
-            self.memory.write(nodes, self.memory_updater(self.message_function(messages), current), message_times)
+            self.memory.write(nodes, self._apply_messages(messages, current), message_times)
         else:
             self.memory.store_pending(nodes, messages, message_times)
+
+    def _apply_messages(self, raw_messages: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        """The updated memory ``(R, memory_dim)`` of nodes with ``memory (R, memory_dim)`` and aggregated
+        raw messages ``(R, raw_dim)``. A raw message starts with the node's own memory as it was when
+        the message was made, which is its memory now (a node's memory changes only by applying its
+        pending message), so with the identity message function the updater reads that block from
+        ``memory`` (:meth:`MemoryUpdater.forward_own`)."""
+        if self.config.message_function == "identity" and not self.config.use_source_embedding_in_message:
+            return self.memory_updater.forward_own(raw_messages[:, memory.shape[1] :], memory)
+        return self.memory_updater(self.message_function(raw_messages), memory)
 
     def _raw_messages(self, sources, destinations, timestamps, edge_idxs, module_output):
         """Raw messages of both endpoints of every interaction, in chronological order.
@@ -367,33 +378,3 @@ def build_model(
 ) -> TGN:
     """A freshly initialised :class:`TGN` on ``device`` (``activity_features``: see :class:`TGN`)."""
     return TGN(config, node_features, edge_features, neighbor_finder, device, activity_features)
-
-
-def _as_feature_matrix(values: np.ndarray, name: str) -> torch.Tensor:
-    matrix = np.asarray(values, dtype=np.float32)
-    if matrix.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array (rows x features, row 0 padding), got shape {matrix.shape}")
-    return torch.from_numpy(np.ascontiguousarray(matrix))
-
-
-def _as_batch(sources, destinations, timestamps, edge_idxs):
-    sources = np.asarray(sources, dtype=np.int64)
-    arrays = (
-        sources,
-        np.asarray(destinations, dtype=np.int64),
-        np.asarray(timestamps, dtype=np.float64),
-        np.asarray(edge_idxs, dtype=np.int64),
-    )
-    if any(array.shape != sources.shape or array.ndim != 1 for array in arrays):
-        raise ValueError(
-            "sources, destinations, timestamps and edge_idxs must be 1-d of one length, "
-            f"got shapes {[array.shape for array in arrays]}"
-        )
-    return arrays
-
-
-def _time_shift_from(neighbor_finder) -> list[float]:
-    events = getattr(neighbor_finder, "events", None)
-    if events is None:
-        return [0.0, 1.0]
-    return list(time_shift_statistics(events.sources, events.destinations, events.timestamps))
