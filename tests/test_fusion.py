@@ -69,6 +69,21 @@ def test_pair_features_match_hand_computed_values():
     assert _feature(features, "recent_round_similarity")[0].tolist() == pytest.approx([1.0, 0.0, 0.0])
 
 
+def test_category_entries_count_only_the_first_deal_with_each_company():
+    # Investor 4 entered companies 1 (t=0) and 2 (t=5) and funded 2 again at t=10; 5 funded company 3.
+    events = _events([(1, 4, 0.0), (2, 4, 5.0), (2, 4, 10.0), (3, 5, 2.0), (1, 5, 15.0)])
+    candidates = build_candidates(events, 10.0, 20.0)
+    assert list(candidates.companies) == [1] and list(candidates.investors) == [4, 5]
+    static = np.zeros((6, 2))
+    static[[1, 2]] = [1.0, 0.0]
+    static[3] = [0.0, 1.0]
+    features = PairFeatures.from_candidates(candidates, static, np.zeros((6, 1)), half_life=10.0)
+    deals = 0.5 + 0.5**0.5 + 1.0  # decays at t_start = 10 of the deals at t = 0, 5 and 10
+    entries = 0.5 + 0.5**0.5  # the follow-on at t = 10 is not an entry
+    assert _feature(features, "log_decayed_category_deals")[0].tolist() == pytest.approx(np.log1p([deals, 0.0]))
+    assert _feature(features, "log_decayed_category_entries")[0].tolist() == pytest.approx(np.log1p([entries, 0.0]))
+
+
 def test_follow_features_count_who_entered_a_company_after_whom():
     # Company 2 took investor 4 at t=1, then 5 at t=3 (5 followed 4), and 6 together with 5 at t=3.
     events = _events([(1, 4, 0.0), (2, 4, 1.0), (2, 5, 3.0), (2, 6, 3.0), (3, 6, 2.0), (1, 5, 5.0)])

@@ -14,7 +14,8 @@ of the window is ever read. Features come in three kinds:
   had (raw and recency-decayed) or in the same round as them, the cosine similarity of c's static features with
   the mean static features of the companies i funded, and the same for the round-type mix (mean edge
   features) of c's rounds and of i's deals; i's recency-decayed deals weighted by c's static features
-  (with categories one-hot: its recent deals in c's categories), and the cosine of c's last round with
+  (with categories one-hot: its recent deals in c's categories), the same over i's first deal with each
+  company only (its recent entries into companies like c, follow-on rounds left out), and the cosine of c's last round with
   i's recency-decayed round mix (is i active lately at the stage c has reached); the gap between the
   log amount of c's last round and i's mean log round amount, and i's recency-decayed share of deals at
   the stage after c's last round (:mod:`tgnrank.eval.round_columns` finds those columns by name; without
@@ -74,6 +75,7 @@ PAIR_FEATURES = (
     "static_share",
     "round_mix_similarity",
     "log_decayed_category_deals",
+    "log_decayed_category_entries",
     "recent_round_similarity",
     "amount_gap",
     "next_stage_share",
@@ -107,6 +109,7 @@ class PairFeatures:
     company_rounds: np.ndarray  # (C, E) unit rows
     investor_rounds: np.ndarray  # (I, E) unit rows
     investor_decayed_static: np.ndarray  # (I, S) sum over i's deals of decay * the company's static features
+    investor_decayed_entry_static: np.ndarray  # (I, S) the same over i's first deal with each company only
     company_last_round: np.ndarray  # (C, E) unit rows: the column-scaled edge features of c's latest event
     investor_decayed_rounds: np.ndarray  # (I, E) unit rows of the decay-weighted sum of i's deals' edge features
     company_last_amount: np.ndarray  # (C,) log amount of c's latest round, NaN if unknown
@@ -159,6 +162,10 @@ class PairFeatures:
         decayed_by_investor = sparse.csr_matrix(
             (decay, (cols, np.arange(len(cols)))), shape=(len(graph.investors), len(cols))
         )
+        entries = _first_deal_of_pair(history.timestamps, rows, cols, len(graph.investors))
+        decayed_entries = sparse.csr_matrix(
+            (decay[entries], (cols[entries], entries)), shape=(len(graph.investors), len(cols))
+        )
         last_event = _last_event_of_group(history.timestamps, rows, len(graph.companies))
         # Each column scaled to at most 1 so that an amount column does not outweigh the round types.
         scaled_rounds = round_features / np.maximum(np.abs(round_features).max(axis=0), ZERO_NORM)
@@ -190,6 +197,7 @@ class PairFeatures:
             company_rounds=company_rounds,
             investor_rounds=investor_rounds,
             investor_decayed_static=np.asarray(decayed_by_investor @ static_node_features[history.sources]),
+            investor_decayed_entry_static=np.asarray(decayed_entries @ static_node_features[history.sources]),
             company_last_round=unit_rows(scaled_rounds[company_last]),
             investor_decayed_rounds=unit_rows(np.asarray(decayed_by_investor @ scaled_rounds)),
             company_last_amount=amounts[company_last],
@@ -221,11 +229,12 @@ class PairFeatures:
         pairs[:, :, 9] = self.company_static[row_start:row_stop] @ self.investor_static.T
         pairs[:, :, 10] = self.company_static_raw[row_start:row_stop] @ self.investor_static_share.T
         pairs[:, :, 11] = self.company_rounds[row_start:row_stop] @ self.investor_rounds.T
-        weighted = self.company_static_raw[row_start:row_stop] @ self.investor_decayed_static.T
-        pairs[:, :, 12] = np.sign(weighted) * np.log1p(np.abs(weighted))  # static features may be signed
-        pairs[:, :, 13] = self.company_last_round[row_start:row_stop] @ self.investor_decayed_rounds.T
-        pairs[:, :, 14] = self.company_last_amount[row_start:row_stop, None] - self.investor_mean_amount[None, :]
-        pairs[:, :, 15] = (
+        for offset, profile in enumerate((self.investor_decayed_static, self.investor_decayed_entry_static)):
+            weighted = self.company_static_raw[row_start:row_stop] @ profile.T
+            pairs[:, :, 12 + offset] = np.sign(weighted) * np.log1p(np.abs(weighted))  # static features may be signed
+        pairs[:, :, 14] = self.company_last_round[row_start:row_stop] @ self.investor_decayed_rounds.T
+        pairs[:, :, 15] = self.company_last_amount[row_start:row_stop, None] - self.investor_mean_amount[None, :]
+        pairs[:, :, 16] = (
             self.company_next_stage[row_start:row_stop] @ self.investor_stage_share.T if self.has_stages else np.nan
         )
         return out
@@ -355,6 +364,13 @@ def _last_event_of_group(timestamps: np.ndarray, groups: np.ndarray, n_groups: i
     last = np.zeros(n_groups, dtype=np.int64)
     last[sorted_groups[run_ends]] = order[run_ends]
     return last
+
+
+def _first_deal_of_pair(timestamps: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_investors: int) -> np.ndarray:
+    """Indices of each (company row, investor column) pair's earliest event (the first in order among ties)."""
+    order = np.lexsort((np.arange(len(rows)), timestamps))
+    keys = rows[order].astype(np.int64) * n_investors + cols[order]
+    return order[np.unique(keys, return_index=True)[1]]
 
 
 def _mean_by_group(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
