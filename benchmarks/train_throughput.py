@@ -206,7 +206,7 @@ def _report_timings(revisions: dict, base: dict, args, loss_variants: list[tuple
     _print_medians("events/s", rates["this"], rates[args.against], args.against)
     _print_medians("events per CPU second (all threads; steadier on a busy machine)", cpu_rates["this"],
                    cpu_rates[args.against], args.against)
-    for label, _ in loss_variants:
+    for label, _ in loss_variants if args.loss_batches else []:
         _report_losses(np.array(losses["this"][label]), np.array(losses[args.against][label]), label)
 
 
