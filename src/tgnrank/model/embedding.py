@@ -96,14 +96,14 @@ class FactoredRows:
         )
 
 
-def row_inputs(table, rows: torch.Tensor) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """Inputs ``(R, d')`` for the rows ``rows (R,)`` of a ``(P, d)`` tensor or :class:`FactoredRows`, and
-    the map of a ``(out, d)`` weight to ``(out, d')`` such that ``inputs @ expand(weight).T`` equals
-    ``table[rows] @ weight.T``: the rows themselves, or a factored row's node part and its own inputs."""
+def row_inputs(table, rows: torch.Tensor) -> tuple[list[torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]:
+    """Input columns for the rows ``rows (R,)`` of a ``(P, d)`` tensor or :class:`FactoredRows` (a list of
+    ``(R, .)`` blocks, to be concatenated), and the map of a ``(out, d)`` weight to the concatenation's
+    width, such that ``cat(inputs, 1) @ expand(weight).T`` equals ``table[rows] @ weight.T``: the rows
+    themselves, or a factored row's node part and its own inputs."""
     if not isinstance(table, FactoredRows):
-        return table.index_select(0, rows), lambda weight: weight
-    inputs = torch.cat([table.base.index_select(0, table.node_of.index_select(0, rows)),
-                        table.extra.index_select(0, rows)], dim=1)
+        return [table.index_select(0, rows)], lambda weight: weight
+    inputs = [table.base.index_select(0, table.node_of.index_select(0, rows)), table.extra.index_select(0, rows)]
     return inputs, lambda weight: torch.cat([weight, weight @ table.extra_weight], dim=1)
 
 
@@ -189,10 +189,10 @@ class TemporalAttention(nn.Module):
         node_inputs, expand = row_inputs(slots.table, slots.rows.reshape(-1))
         deltas, delta_of_slot = torch.unique(slots.deltas.reshape(-1), return_inverse=True)
         inputs = torch.cat([
-            node_inputs,
+            *node_inputs,
             slots.edge_features.reshape(n_rows * k, edge_dim),
             encode_time(deltas).index_select(0, delta_of_slot),
-            node_inputs.new_ones(n_rows * k, 1),
+            slots.edge_features.new_ones(n_rows * k, 1),
         ], dim=1)
         weight = self.key_value_weight
         weight = torch.cat([expand(weight[:, :node_dim]), weight[:, node_dim:], self.key_value_bias.unsqueeze(1)], dim=1)
