@@ -292,8 +292,12 @@ class TGN(nn.Module):
             has_pending = self.memory.has_pending.index_select(0, distinct)
             rows = torch.nonzero(has_pending).squeeze(1)
             if len(rows):  # only the pending rows are read, updated and written back
+                # Nodes with a memory first: a node's memory is zero until its first message is committed,
+                # and the updater multiplies only the memories that are not (see MemoryUpdater.forward_own).
+                has_memory = memory.index_select(0, rows).any(dim=1)
+                rows = rows.index_select(0, torch.argsort(~has_memory, stable=True))
                 _, messages, times = self.memory.pending(distinct.index_select(0, rows))
-                updated = self._apply_messages(messages, memory.index_select(0, rows))
+                updated = self._apply_messages(messages, memory.index_select(0, rows[: int(has_memory.sum())]))
                 memory = memory.index_put((rows,), updated)
                 last_update = last_update.index_put((rows,), times)
                 applied = has_pending
@@ -326,13 +330,15 @@ class TGN(nn.Module):
             self.memory.store_pending(nodes, messages, message_times)
 
     def _apply_messages(self, raw_messages: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        """The updated memory ``(R, memory_dim)`` of nodes with ``memory (R, memory_dim)`` and aggregated
-        raw messages ``(R, raw_dim)``. A raw message starts with the node's own memory as it was when
-        the message was made, which is its memory now (a node's memory changes only by applying its
-        pending message), so with the identity message function the updater reads that block from
-        ``memory`` (:meth:`MemoryUpdater.forward_own`)."""
+        """The updated memory ``(R, memory_dim)`` of nodes with aggregated raw messages ``(R, raw_dim)``,
+        the first ``M <= R`` of which have the memories ``memory (M, memory_dim)`` and the others a zero
+        memory. A raw message starts with the node's own memory as it was when the message was made,
+        which is its memory now (a node's memory changes only by applying its pending message), so with
+        the identity message function the updater reads that block from ``memory``
+        (:meth:`MemoryUpdater.forward_own`)."""
         if self.config.message_function == "identity" and not self.config.use_source_embedding_in_message:
-            return self.memory_updater.forward_own(raw_messages[:, memory.shape[1] :], memory)
+            return self.memory_updater.forward_own(raw_messages[:, self.config.memory_dim :], memory)
+        memory = torch.cat([memory, memory.new_zeros(len(raw_messages) - len(memory), memory.shape[1])])
         return self.memory_updater(self.message_function(raw_messages), memory)
 
     def _raw_messages(self, sources, destinations, timestamps, edge_idxs, module_output):
