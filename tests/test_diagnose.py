@@ -182,7 +182,10 @@ def test_model_scores_see_nothing_of_the_window(model_data):
         scores.append({(c, i): block[r, k] for r, c in enumerate(candidates.companies) for k, i in enumerate(candidates.investors)})
     common = scores[0].keys() & scores[1].keys()
     assert len(common) > 100
-    assert all(scores[0][pair] == scores[1][pair] for pair in common)
+    # The window's companies differ, so the companies are embedded in batches of another size, and CPU
+    # matrix products round a row differently with the batch's size: equal within float32 rounding.
+    before, after = (np.array([run[pair] for pair in sorted(common)]) for run in scores)
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)
 
 
 def test_model_ranking_is_consistent_with_its_scores(model_data):
