@@ -122,5 +122,6 @@ def test_the_command_line_prints_library_log_lines_with_flags(tmp_path):
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Using the CPU (--gpu -1)" in done.stderr
+    assert "(--val_rank_companies 10)" in done.stderr
     (log_file,) = (tmp_path / "logs").glob("tiny-*.log")
     assert "Using the CPU (--gpu -1)" in log_file.read_text(encoding="utf-8")

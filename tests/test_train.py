@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tgnrank.cli.spelling import as_flags
 from tgnrank.errors import ConfigError, DataFormatError
 from tgnrank.train.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from tgnrank.train.device import select_device
@@ -286,8 +287,10 @@ def test_validation_leaves_the_memory_of_the_old_node_validation(tmp_path, small
 
 
 def test_nan_loss_stops_with_a_message_naming_epoch_batch_and_lr(tmp_path, small_data_dir, monkeypatch):
-    with pytest.raises(TrainingDiverged, match=r"nan at epoch 0, batch 3 of \d+; try a lower --lr \(currently 0.01\)"):
+    with pytest.raises(TrainingDiverged, match=r"nan at epoch 0, batch 3 of \d+; try a lower lr \(currently 0.01\)") as raised:
         _run(tmp_path, small_data_dir, monkeypatch, model_kwargs={"nan_at_call": 3})
+    assert raised.value.parameters == ("lr",)
+    assert "try a lower --lr (currently 0.01)" in str(as_flags(raised.value))  # as the command line prints it
 
 
 def test_ctrl_c_keeps_the_last_completed_epochs_checkpoint(tmp_path, small_data_dir, monkeypatch):

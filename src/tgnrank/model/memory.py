@@ -102,6 +102,6 @@ class Memory(nn.Module):
             if tuple(loaded.shape) != tuple(current.shape):
                 raise ValueError(
                     f"memory state '{key}' has shape {tuple(loaded.shape)} but this model expects "
-                    f"{tuple(current.shape)} (different number of nodes or --memory_dim?)"
+                    f"{tuple(current.shape)} (different number of nodes or memory_dim?)"
                 )
             setattr(self, key, loaded.to(device=current.device, dtype=current.dtype).clone())

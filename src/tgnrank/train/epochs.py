@@ -85,7 +85,8 @@ def validation_ranking(config: TrainConfig, training_data: TrainingData) -> Vali
         training_data.data.events, config.run.val_rank_companies, seed=config.run.seed,
         train_quantile=dataset.train_quantile, val_quantile=dataset.val_quantile,
     )
-    logger.info("Per-epoch %s (--val_rank_companies %d)", ranking.describe(), config.run.val_rank_companies)
+    logger.info("Per-epoch %s (val_rank_companies %d)", ranking.describe(), config.run.val_rank_companies,
+                extra={"parameters": ("val_rank_companies",)})
     if ranking.candidates.n_positives == 0 and config.run.early_stop_metric != "ap":
         logger.warning("the validation window has no new link to rank: early stopping uses the validation AP "
                        "instead of %s", config.run.early_stop_metric)

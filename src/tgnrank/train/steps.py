@@ -55,7 +55,8 @@ def train_epoch(
         if not math.isfinite(loss_value):
             raise TrainingDiverged(
                 f"the training loss became {loss_value} at epoch {epoch}, batch {batches[-1] + 1} of {n_batches}; "
-                f"try a lower --lr (currently {optim.lr:g})"
+                f"try a lower lr (currently {optim.lr:g})",
+                parameters=("lr",),
             )
         loss.backward()
         optimizer.step()
