@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from tgnrank.model.state_tensors import load_checked_state
+
 STATE_KEYS = ("memory", "last_update", "pending_messages", "pending_times", "has_pending")
 
 
@@ -94,14 +96,4 @@ class Memory(nn.Module):
 
     def load_state_tensors(self, state: dict) -> None:
         """Inverse of :meth:`state_tensors`; shapes must match this memory."""
-        missing = [key for key in STATE_KEYS if key not in state]
-        if missing:
-            raise ValueError(f"memory state lacks {missing}; expected keys {list(STATE_KEYS)}")
-        for key in STATE_KEYS:
-            current, loaded = getattr(self, key), state[key]
-            if tuple(loaded.shape) != tuple(current.shape):
-                raise ValueError(
-                    f"memory state '{key}' has shape {tuple(loaded.shape)} but this model expects "
-                    f"{tuple(current.shape)} (different number of nodes or memory_dim?)"
-                )
-            setattr(self, key, loaded.to(device=current.device, dtype=current.dtype).clone())
+        load_checked_state(self, state, STATE_KEYS, "memory state", "memory_dim")

@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from tgnrank.errors import ConfigError
+from tgnrank.model.state_tensors import load_checked_state
 
 MAX_WALK_LENGTH = 3
 PAIR_TERMS = ((1, 0), (0, 1), (3, 0), (2, 1), (1, 2), (0, 3))
@@ -162,17 +163,7 @@ class TemporalWalks(nn.Module):
 
     def load_state_tensors(self, state: dict) -> None:
         """Inverse of :meth:`state_tensors`; shapes must match."""
-        missing = [key for key in STATE_KEYS if key not in state]
-        if missing:
-            raise ValueError(f"walk state lacks {missing}; expected keys {list(STATE_KEYS)}")
-        for key in STATE_KEYS:
-            current, loaded = getattr(self, key), state[key]
-            if tuple(loaded.shape) != tuple(current.shape):
-                raise ValueError(
-                    f"walk state '{key}' has shape {tuple(loaded.shape)} but this model expects "
-                    f"{tuple(current.shape)} (different number of nodes or walk_dim?)"
-                )
-            setattr(self, key, loaded.to(device=current.device, dtype=current.dtype).clone())
+        load_checked_state(self, state, STATE_KEYS, "walk state", "walk_dim")
 
     # ----------------------------------------------------------------- helpers
 
