@@ -178,7 +178,7 @@ class PairFeatures:
         company_last = last_event[graph.candidate_rows]
         return cls(
             candidates=candidates,
-            investor_columns=_investor_columns(history, cols, len(graph.investors), t_start, half_life),
+            investor_columns=_investor_columns(history, cols, entries, len(graph.investors), t_start, half_life),
             company_columns=_company_columns(history, rows, len(graph.companies), t_start)[graph.candidate_rows],
             coinvestment=CoinvestmentScorer(graph),
             ppr=PersonalizedPageRankScorer(graph),
@@ -271,7 +271,10 @@ def company_matrix_names(n_static: int, n_edge: int) -> tuple[str, ...]:
     )
 
 
-def _investor_columns(history, cols: np.ndarray, n_investors: int, t_start: float, half_life: float) -> np.ndarray:
+def _investor_columns(
+    history, cols: np.ndarray, entries: np.ndarray, n_investors: int, t_start: float, half_life: float
+) -> np.ndarray:
+    """(I, len(INVESTOR_FEATURES)); ``entries`` indexes each (company, investor) pair's first event."""
     events = np.bincount(cols, minlength=n_investors).astype(np.float64)
     decay = 0.5 ** ((t_start - history.timestamps) / half_life)
     recency = np.bincount(cols, weights=decay, minlength=n_investors)
@@ -280,11 +283,9 @@ def _investor_columns(history, cols: np.ndarray, n_investors: int, t_start: floa
     np.minimum.at(first, cols, history.timestamps)
     last = np.full(n_investors, -np.inf)
     np.maximum.at(last, cols, history.timestamps)
-    pair_keys = history.sources.astype(np.int64) * (n_investors + 1) + cols
-    first_of_pair = np.unique(pair_keys, return_index=True)[1]
-    companies = np.bincount(cols[first_of_pair], minlength=n_investors).astype(np.float64)
+    companies = np.bincount(cols[entries], minlength=n_investors).astype(np.float64)
     company_first = _first_event_of_company(history)
-    new_company = np.bincount(cols[first_of_pair], weights=company_first[first_of_pair], minlength=n_investors)
+    new_company = np.bincount(cols[entries], weights=company_first[entries], minlength=n_investors)
     return np.column_stack(
         [
             np.log1p(events),

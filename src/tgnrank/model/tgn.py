@@ -294,15 +294,17 @@ class TGN(nn.Module):
             if len(rows):  # only the pending rows are read, updated and written back
                 # Nodes with a memory first: a node's memory is zero until its first message is committed,
                 # and the updater multiplies only the memories that are not (see MemoryUpdater.forward_own).
-                has_memory = memory.index_select(0, rows).any(dim=1)
-                rows = rows.index_select(0, torch.argsort(~has_memory, stable=True))
-                _, messages, times = self.memory.pending(distinct.index_select(0, rows))
-                updated = self._apply_messages(messages, memory.index_select(0, rows[: int(has_memory.sum())]))
+                pending_memory = memory.index_select(0, rows)
+                has_memory = pending_memory.any(dim=1)
+                order = torch.argsort(~has_memory, stable=True)
+                rows = rows.index_select(0, order)
+                pending_nodes = distinct.index_select(0, rows)
+                _, messages, times = self.memory.pending(pending_nodes)
+                updated = self._apply_messages(messages, pending_memory.index_select(0, order[: int(has_memory.sum())]))
                 memory = memory.index_put((rows,), updated)
                 last_update = last_update.index_put((rows,), times)
                 applied = has_pending
                 if commit:
-                    pending_nodes = distinct.index_select(0, rows)
                     self.memory.write(pending_nodes, updated, times)
                     self.memory.clear_pending(pending_nodes)
                     applied = torch.zeros_like(has_pending)
