@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import statistics
 import subprocess
@@ -43,6 +44,7 @@ REFERENCE_QUERIES = 5000
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOSS_RTOL = 1e-5  # per-batch losses "equal within float32 rounding" (float32 eps is 1.2e-7, compounded by steps)
 RESULT_TAG = "RESULT "
+PEAK_MATMUL_SIZE = 2048  # square float32 product timed for the CPU's matrix-product rate
 
 
 def main() -> None:
@@ -208,6 +210,44 @@ def _report_timings(revisions: dict, base: dict, args, loss_variants: list[tuple
                    cpu_rates[args.against], args.against)
     for label, _ in loss_variants if args.loss_batches else []:
         _report_losses(np.array(losses["this"][label]), np.array(losses[args.against][label]), label)
+    _report_arithmetic(revisions, base, args, rates)
+
+
+def _report_arithmetic(revisions: dict, base: dict, args, rates: dict) -> None:
+    """Each revision's matrix-product GFLOP per batch, and the time they would take at this CPU's rate
+    against the median time per batch measured above."""
+    peak = _matmul_rate(base["threads"])
+    print(f"float32 matrix-product rate of this CPU: {peak / 1e9:,.0f} GFLOP/s "
+          f"({PEAK_MATMUL_SIZE}x{PEAK_MATMUL_SIZE} products, {base['threads'] or 'default'} threads)")
+    for name, src in revisions.items():
+        counted = _run_job(src, {**base, "time_batches": args.batches, "count_flops": True})
+        per_batch = counted["matmul_flops"] / counted["n_batches"]
+        batch_seconds = _batch_size(base) / statistics.median(rates[name])
+        print(f"{name}: {per_batch / 1e9:.2f} GFLOP of matrix products per batch, {1e3 * per_batch / peak:.1f} ms at "
+              f"that rate, of {1e3 * batch_seconds:.1f} ms per batch measured ({per_batch / batch_seconds / 1e9:,.0f} "
+              f"GFLOP/s)")
+
+
+def _batch_size(base: dict) -> int:
+    from tgnrank.train.config import TrainConfig
+
+    return base["settings"].get("bs", TrainConfig().bs)
+
+
+def _matmul_rate(threads: int | None) -> float:
+    """Floating-point operations per second of a large float32 matrix product, best of five."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    left, right = torch.randn(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE), torch.randn(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE)
+    left @ right
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        left @ right
+        best = min(best, time.perf_counter() - start)
+    return 2 * PEAK_MATMUL_SIZE**3 / best
 
 
 def _print_medians(what: str, this: list, other: list, against: str) -> None:
@@ -257,6 +297,9 @@ def run_worker(job: dict) -> dict:
         return TrainConfig(data=job["data"], data_dir=job["data_dir"], n_epoch=1, gpu=-1, **settings)
 
     training_data = load_training_data(config_of(job["settings"]))
+    if job.get("count_flops"):
+        flops, n_batches = _worker_flops(config_of(job["settings"]), training_data, job["time_batches"])
+        return {"matmul_flops": flops, "n_batches": n_batches}
     losses = {
         label: _worker_losses(config_of({**job["settings"], **overrides}), training_data, job["loss_batches"])
         for label, overrides in job.get("loss_variants", [])
@@ -315,6 +358,22 @@ def _worker_timing(config, training_data, n_batches: int) -> tuple[int, float, f
     _, seconds = train_epoch(parts.model, parts.optimizer, parts.criterion, events, parts.sampler, config, 0,
                              TrainingCallbacks())
     return len(events), seconds, time.process_time() - cpu_start
+
+
+def _worker_flops(config, training_data, n_batches: int) -> tuple[int, int]:
+    """Matrix-product floating-point operations (forward and backward) of one pass over the first
+    ``n_batches`` batches (0 = all), and the number of batches."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from tgnrank.train.records import TrainingCallbacks
+    from tgnrank.train.steps import train_epoch
+
+    parts = _worker_parts(config, training_data)
+    events = _first_batches(training_data.split.train, n_batches, config.bs)
+    with FlopCounterMode(display=False) as counter:
+        train_epoch(parts.model, parts.optimizer, parts.criterion, events, parts.sampler, config, 0,
+                    TrainingCallbacks())
+    return counter.get_total_flops(), math.ceil(len(events) / config.bs)
 
 
 def _benchmark_data(args, scratch: Path) -> tuple[str, Path]:

@@ -7,7 +7,7 @@ import pytest
 
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
-from tgnrank.eval.fusion import FusionOptions, company_model_path, fit_fusion, fitting_windows
+from tgnrank.eval.fusion import FusionOptions, company_model_path, fit_fusion, fitting_windows, sample_window
 from tgnrank.eval.metrics import ranking_metrics
 from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures, _last_event_of_group
 from tgnrank.eval.protocol import build_candidates
@@ -161,6 +161,32 @@ def test_fusion_beats_each_of_two_signals_it_needs_together():
         assert fused["mrr"] > alone["mrr"] + 0.05, name
     assert set(ranker.importances()) == set(FEATURE_NAMES) | set(extras)
     assert sum(ranker.importances().values()) == pytest.approx(1.0)
+
+
+def test_an_extra_scorer_missing_on_the_earlier_windows_is_learnt_from_the_latest():
+    # A model's logit exists on the latest fitting window only (the earlier ones lie in its training period):
+    # its column is missing there, and the fusion still needs it and the activity bit together.
+    events, a, b, _, _ = _two_signal_events(0)
+    pair_bit = lambda candidates: _Signal(candidates, b.astype(float))  # noqa: E731
+    extras = {
+        "activity_bit": lambda candidates: _Signal(candidates, a.astype(float)),
+        "pair_bit": lambda candidates: pair_bit(candidates) if candidates.t_end >= 20.0 else None,
+    }
+    static = np.zeros((101, 1))
+    edge = np.zeros((len(events) + 1, 1))
+    options = FusionOptions(fusion_windows=2, fusion_window_step=1.0, fusion_negatives=60, fusion_trees=30,
+                            fusion_min_leaf=5)
+    earlier = build_candidates(events, 0.0, 10.0)
+    rows = sample_window(earlier, PairFeatures.from_candidates(earlier, static, edge),
+                         [extras["activity_bit"](earlier), None], 20, np.random.default_rng(0))[0]
+    assert np.isnan(rows[:, -1]).all() and not np.isnan(rows[:, -2]).any()
+
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, options, extras)
+    assert [window.t_end for window in ranker.windows] == [20.0, 10.0]
+    test = build_candidates(events, 20.0, 30.0)
+    fused = ranking_metrics(rank_candidates(test, ranker.scorer(test, static, edge, extras)).ranks)
+    for alone in (_Signal(test, a.astype(float)), pair_bit(test)):
+        assert fused["mrr"] > ranking_metrics(rank_candidates(test, alone).ranks)["mrr"] + 0.05
 
 
 def test_fusion_never_reads_the_labels_of_the_window_it_ranks():

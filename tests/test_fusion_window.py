@@ -28,7 +28,7 @@ def test_another_window_is_fitted_on_the_window_of_its_length_just_before(data):
     assert end == val.t_start and end - start == pytest.approx(val.t_end - val.t_start)
 
 
-def test_a_model_feature_keeps_only_the_latest_fitting_window(data):
+def test_a_model_is_scored_on_the_latest_fitting_window_only_and_every_window_is_fitted(data):
     test = build_window(data.events, "test", *QUANTILES)
     built = []
 
@@ -37,10 +37,11 @@ def test_a_model_feature_keeps_only_the_latest_fitting_window(data):
         return Constant(window)
 
     _, ranker = fused_scorer(data, test, QUANTILES, FAST, Constant(test), "m", factory)
-    assert [window["t_end"] for window in ranker.summary()["windows"]] == [test.t_start]
-    assert built == [test.t_start] and "m_score" in ranker.summary()["importances"]
     _, alone = fused_scorer(data, test, QUANTILES, FAST)
-    assert len(alone.summary()["windows"]) == 2
+    fitted_ends = [window["t_end"] for window in ranker.summary()["windows"]]
+    assert fitted_ends == [window["t_end"] for window in alone.summary()["windows"]]
+    assert len(fitted_ends) == 2 and fitted_ends[0] == test.t_start
+    assert built == [test.t_start] and "m_score" in ranker.summary()["importances"]
 
 
 def test_a_model_scorer_without_its_factory_is_refused(data):

@@ -18,7 +18,9 @@ of the window it ranks:
 
 Extra scorers (a trained model's logit, say) are extra feature columns: ``extra_scorers`` maps a name
 to a factory ``candidates -> CandidateScorer`` called once per window, so each window's scores come
-from its own history.
+from its own history. A factory returns None on a window where its scorer has no fair score (a model on
+a window of its own training period): that column is then missing there, which LightGBM sends down
+each split's learned default branch, so the trees learn the scorer's splits from the other windows.
 
 Lambdarank orders investors within a company and says nothing about which company's pairs come first,
 yet Recall@K and the median rank are read over the whole grid. With ``fusion_company_rates`` (default)
@@ -326,11 +328,14 @@ def _gain_shares(booster, names: tuple[str, ...]) -> dict[str, float]:
 
 
 def _feature_block(features: PairFeatures, extra_scorers: list, row_start: int, row_stop: int) -> np.ndarray:
-    """(rows, I, F + extras) float32: the pair features followed by each extra scorer's scores."""
+    """(rows, I, F + extras) float32: the pair features followed by each extra scorer's scores (missing
+    values for a scorer that is None: it has no fair score on this window)."""
     block = features.block(row_start, row_stop)
     if not extra_scorers:
         return block
-    extras = [np.asarray(scorer.score_block(row_start, row_stop), dtype=np.float32) for scorer in extra_scorers]
+    shape = (row_stop - row_start, features.candidates.n_investors)
+    extras = [np.full(shape, np.nan, dtype=np.float32) if scorer is None
+              else np.asarray(scorer.score_block(row_start, row_stop), dtype=np.float32) for scorer in extra_scorers]
     return np.concatenate([block, np.stack(extras, axis=2)], axis=2)
 
 
