@@ -125,7 +125,7 @@ def test_flat_names_sections_and_dicts_agree():
     assert config == TrainConfig(use_memory=True, memory_dim=16, lr=0.01, data="toy")
     assert TrainConfig.from_dict(config.to_dict()) == config
     assert config.to_sections()["model"]["memory_dim"] == 16
-    assert set(config.fingerprint()) == set(config.to_dict()) - {"data_dir", "prefix", "n_runs", "gpu", "seed", "wandb",
+    assert set(config.fingerprint()) == set(config.to_dict()) - {"data_dir", "prefix", "n_runs", "gpu", "seed", "cpu_threads", "wandb",
                                                                  "resume"}
     with pytest.raises(TypeError, match="unknown settings: not_a_flag"):
         TrainConfig(not_a_flag=1)

@@ -16,6 +16,7 @@ import torch
 from tgnrank.data import EventData
 from tgnrank.train.checkpoint import checkpoint_config, make_checkpoint, restore_epoch, save_checkpoint
 from tgnrank.train.config import TrainConfig
+from tgnrank.train.device import cpu_threads_for
 from tgnrank.train.early_stopping import EarlyStopping
 from tgnrank.train.epochs import RunParts, RunState, initial_state, train_epochs
 from tgnrank.train.evaluation import evaluate_test_sets
@@ -54,7 +55,13 @@ def train_run(
     run: int = 0,
     callbacks: TrainingCallbacks | None = None,
 ) -> RunResult:
-    """One complete run: epochs with validation and early stopping, the test, the final checkpoint."""
+    """One complete run: epochs with validation and early stopping, the test, the final checkpoint, with
+    torch's CPU threads as ``cpu_threads`` sets them (restored afterwards)."""
+    with cpu_threads_for(device, config.run.cpu_threads):
+        return _train_run(config, training_data, device, paths, run, callbacks)
+
+
+def _train_run(config, training_data, device, paths, run, callbacks) -> RunResult:
     callbacks = callbacks or TrainingCallbacks()
     set_seeds(config.run.seed)
     parts = RunParts.build(config, training_data, device)
