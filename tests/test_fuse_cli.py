@@ -51,7 +51,7 @@ def test_diagnose_fusion_with_a_model_adds_its_logit_and_keeps_its_column(data, 
     result = json.loads((tmp_path / "out" / "diagnostic-fusion-m-test.json").read_text())
     assert {"fusion", "m"} <= set(result["scorers"]) and result["members"] == ["m"]
     assert "m_score" in result["fusion"]["importances"]
-    assert len(result["fusion"]["windows"]) == 1  # earlier windows lie inside the model's training period
+    assert len(result["fusion"]["windows"]) == 2  # the model's logit is missing on the earlier one
 
 
 def test_fusion_flags_are_checked_by_their_declaration(data, tmp_path, capsys):

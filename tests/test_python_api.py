@@ -201,7 +201,7 @@ def test_fuse_equals_the_command(fused, capsys):
     assert api.model == "fusion" and "api-small" in api.metrics.index
     assert list(api.fusion_importances.columns) == ["feature", "gain"]
     assert "api-small_score" in set(api.fusion_importances["feature"])
-    assert api.ranker is not None and len(api.raw["fusion"]["windows"]) == 1
+    assert api.ranker is not None and len(api.raw["fusion"]["windows"]) == 2
     assert api.raw["fusion"] == cli["fusion"]
     for name, entry in cli["scorers"].items():
         assert api.raw["scorers"][name]["metrics"] == entry["metrics"], name
