@@ -17,6 +17,7 @@ the settings as given and once with ``--drop_out 0``.
     python benchmarks/train_throughput.py --n_epoch 2 --sizes 2000x600 8000x2500 --gpu 0
     python benchmarks/train_throughput.py --against 7fbd16c --threads 2          # default synthetic data
     python benchmarks/train_throughput.py --against 7fbd16c --data cbdev --data_dir data --batches 150
+    python benchmarks/train_throughput.py --against 7fbd16c --threads 1 --against_threads 2   # as each trains
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def main() -> None:
     parser.add_argument("--no_memory", action="store_true", help="train without --use_memory")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--against", metavar="REV", help="git revision to time this working tree against")
+    parser.add_argument("--against_threads", type=int, default=None,
+                        help="with --against: torch CPU threads of REV's runs (default: --threads), to compare "
+                             "each revision as it trains by default")
     parser.add_argument("--data", help="with --against: dataset name (default: the default synthetic data)")
     parser.add_argument("--data_dir", default="data", help="with --against and --data: folder of the ml_ files")
     parser.add_argument("--repeats", type=int, default=3, help="with --against: timed runs of each revision")
@@ -193,18 +197,18 @@ def _report_timings(revisions: dict, base: dict, args, loss_variants: list[tuple
     for repeat in range(args.repeats):
         order = list(revisions) if repeat % 2 == 0 else list(revisions)[::-1]
         for name in order:
-            job = {**base, "time_batches": args.batches}
+            job = {**base, "time_batches": args.batches, "threads": _threads_of(name, base, args)}
             if repeat == 0 and args.loss_batches:
                 job.update(loss_batches=args.loss_batches, loss_variants=loss_variants)
             result = _run_job(revisions[name], job)
             rates[name].append(result["events_per_second"])
             cpu_rates[name].append(result["n_events"] / result["cpu_seconds"])
             losses[name].update(result.get("losses", {}))
-            threads.add(result["threads"])
+            threads.add((name, result["threads"]))
             print(f"  repeat {repeat + 1}: {name}: {result['events_per_second']:,.0f} events/s "
                   f"({result['n_events']} events, {result['seconds']:.2f} s, {result['cpu_seconds']:.2f} CPU s)",
                   flush=True)
-    print(f"torch threads {sorted(threads)}, {os.cpu_count()} cores")
+    print(f"torch threads {', '.join(f'{name} {count}' for name, count in sorted(threads))}, {os.cpu_count()} cores")
     _print_medians("events/s", rates["this"], rates[args.against], args.against)
     _print_medians("events per CPU second (all threads; steadier on a busy machine)", cpu_rates["this"],
                    cpu_rates[args.against], args.against)
@@ -215,17 +219,17 @@ def _report_timings(revisions: dict, base: dict, args, loss_variants: list[tuple
 
 def _report_arithmetic(revisions: dict, base: dict, args, rates: dict) -> None:
     """Each revision's matrix-product GFLOP per batch, and the time they would take at this CPU's rate
-    against the median time per batch measured above."""
-    peak = _matmul_rate(base["threads"])
-    print(f"float32 matrix-product rate of this CPU: {peak / 1e9:,.0f} GFLOP/s "
-          f"({PEAK_MATMUL_SIZE}x{PEAK_MATMUL_SIZE} products, {base['threads'] or 'default'} threads)")
+    with the revision's threads, against the median time per batch measured above."""
     for name, src in revisions.items():
-        counted = _run_job(src, {**base, "time_batches": args.batches, "count_flops": True})
+        threads = _threads_of(name, base, args)
+        peak = _matmul_rate(threads)
+        counted = _run_job(src, {**base, "time_batches": args.batches, "count_flops": True, "threads": threads})
         per_batch = counted["matmul_flops"] / counted["n_batches"]
         batch_seconds = _batch_size(base) / statistics.median(rates[name])
-        print(f"{name}: {per_batch / 1e9:.2f} GFLOP of matrix products per batch, {1e3 * per_batch / peak:.1f} ms at "
-              f"that rate, of {1e3 * batch_seconds:.1f} ms per batch measured ({per_batch / batch_seconds / 1e9:,.0f} "
-              f"GFLOP/s)")
+        print(f"{name}: {per_batch / 1e9:.2f} GFLOP of matrix products per batch; this CPU's float32 product rate "
+              f"with {threads or 'default'} threads is {peak / 1e9:,.0f} GFLOP/s ({PEAK_MATMUL_SIZE}x"
+              f"{PEAK_MATMUL_SIZE}), so {1e3 * per_batch / peak:.1f} ms of the {1e3 * batch_seconds:.1f} ms per batch "
+              f"measured ({per_batch / batch_seconds / 1e9:,.0f} GFLOP/s)")
 
 
 def _batch_size(base: dict) -> int:
@@ -248,6 +252,11 @@ def _matmul_rate(threads: int | None) -> float:
         left @ right
         best = min(best, time.perf_counter() - start)
     return 2 * PEAK_MATMUL_SIZE**3 / best
+
+
+def _threads_of(name: str, base: dict, args) -> int | None:
+    """The torch threads of a revision's runs: ``--against_threads`` for REV when given, else ``--threads``."""
+    return args.against_threads if name == args.against and args.against_threads else base["threads"]
 
 
 def _print_medians(what: str, this: list, other: list, against: str) -> None:
