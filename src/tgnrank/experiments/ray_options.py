@@ -48,7 +48,8 @@ class ExecutorOptions(Section):
     gpus_per_run: float = setting(0.0, Interval(float, 0.0), "GPUs reserved by each Ray trial (fractions share "
                                   "one); 0: trials train on the CPU")
     threads_per_run: int = setting(0, Interval(int, 0), "torch threads of each Ray trial; 0: as many as this "
-                                   "command's (the local executor's), so that both executors give the same floats")
+                                   "command's (the local executor's), so that both executors give the same floats; "
+                                   "its training runs follow --cpu_threads, as local ones do")
 
     def check_rules(self) -> None:
         ray_only = ("ray_address", "max_concurrent", "gpus_per_run", "threads_per_run")
