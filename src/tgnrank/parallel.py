@@ -1,11 +1,20 @@
-"""Sharing the rows of a score block among threads that each fill their own part of one output array."""
+"""Threads: the CPUs this process may use, and sharing the rows of a score block among threads that each
+fill their own part of one output array."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+
+def machine_cpus() -> int:
+    """The CPUs this process may use (the affinity mask, where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def fill_rows_in_threads(out: np.ndarray, row_start: int, row_stop: int, threads: int,

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Callable
 
 from tgnrank.errors import TgnrankError
 from tgnrank.experiments.ray_options import ExecutorOptions, require_ray
+from tgnrank.parallel import machine_cpus
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +31,6 @@ class TrialsInterrupted(Exception):
 
 class TrialFailed(TgnrankError):
     """A Ray trial raised: the message carries the trial's key and its error."""
-
-
-def machine_cpus() -> int:
-    """The CPUs this process may use (the affinity mask, where the platform has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 
 from tgnrank.errors import ConfigError
+from tgnrank.parallel import machine_cpus
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def training_threads(cpu_threads: int, available_cores: int | None = None) -> in
     if cpu_threads:
         return cpu_threads
     if available_cores is None:
-        available_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        available_cores = machine_cpus()
     return 1 if available_cores <= FEW_CORES else torch.get_num_threads()
 
 

@@ -61,7 +61,14 @@ def train_run(
         return _train_run(config, training_data, device, paths, run, callbacks)
 
 
-def _train_run(config, training_data, device, paths, run, callbacks) -> RunResult:
+def _train_run(
+    config: TrainConfig,
+    training_data: TrainingData,
+    device: torch.device,
+    paths: RunPaths,
+    run: int,
+    callbacks: TrainingCallbacks | None,
+) -> RunResult:
     callbacks = callbacks or TrainingCallbacks()
     set_seeds(config.run.seed)
     parts = RunParts.build(config, training_data, device)
