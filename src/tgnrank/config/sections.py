@@ -169,8 +169,9 @@ class RunConfig(Section):
     seed: int = setting(0, Interval(int, 0, 2**32 - 1), "seed of torch, numpy and the samplers; run k uses seed+k",
                         fingerprint=False)
     cpu_threads: int = setting(0, Interval(int, 0), "torch CPU threads while training and validating; 0 = automatic: "
-                               "1 where at most 2 cores are available (there a second thread's wake-ups cost more "
-                               "than it computes), else torch's current number", fingerprint=False)
+                               "the training passes take 1 thread where at most 2 cores are available (there a "
+                               "second thread's wake-ups cost more than it computes in the backward pass), "
+                               "validation and the test torch's current number", fingerprint=False)
     wandb: bool = setting(False, Boolean(), "log to Weights & Biases (needs the wandb package; offline unless "
                           "WANDB_MODE=online)", fingerprint=False)
     keep_epoch_checkpoints: bool = setting(False, Boolean(), "keep every epoch's checkpoint in saved_checkpoints/ as "

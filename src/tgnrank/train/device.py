@@ -35,14 +35,16 @@ def select_device(gpu: int) -> torch.device:
     return device
 
 
-# Training runs many mid-sized operations, each a parallel region whose waiting worker threads must be
-# woken (OpenMP waits passively, see tgnrank.openmp). On 2 cores, 1 thread trained the real export
-# 1.33x faster than 2, idle or with another job on a core; more cores were not measured.
+# A training pass runs many mid-sized operations and their backward, each a parallel region whose
+# waiting worker threads must be woken (OpenMP waits passively, see tgnrank.openmp). On 2 cores, 1
+# thread trained the real export 1.33x faster than 2, idle or with another job on a core; more cores
+# were not measured. Evaluation has no backward pass, and there 2 threads were faster: the per-epoch
+# validation 1.23x (real export, 8 alternating repetitions), its ranking 1.08x.
 FEW_CORES = 2
 
 
 def training_threads(cpu_threads: int, available_cores: int | None = None) -> int:
-    """The CPU threads a run trains with: ``cpu_threads``, or with 0 one thread where at most
+    """The CPU threads of a run's training passes: ``cpu_threads``, or with 0 one thread where at most
     :data:`FEW_CORES` cores are available and torch's current number elsewhere."""
     if cpu_threads:
         return cpu_threads
@@ -53,14 +55,30 @@ def training_threads(cpu_threads: int, available_cores: int | None = None) -> in
 
 @contextmanager
 def cpu_threads_for(device: torch.device, cpu_threads: int) -> Iterator[None]:
-    """torch's CPU threads set for a run on ``device`` (:func:`training_threads`), restored afterwards;
-    a GPU run leaves them as they are."""
+    """torch's CPU threads for a whole run on ``device``: ``cpu_threads`` when set, else unchanged; the
+    training passes inside pick theirs (:func:`training_pass_threads`). Restored afterwards; a GPU run
+    leaves them as they are."""
     previous = torch.get_num_threads()
-    threads = training_threads(cpu_threads) if device.type == "cpu" else previous
-    if threads != previous:
-        logger.info("%d CPU thread(s) for this run (cpu_threads %d)", threads, cpu_threads,
-                    extra={"parameters": ("cpu_threads",)})
-    torch.set_num_threads(threads)
+    if device.type != "cpu":
+        yield
+        return
+    torch.set_num_threads(cpu_threads or previous)
+    logger.info("CPU threads: %d for the training passes, %d for evaluation (cpu_threads %d)",
+                training_threads(cpu_threads), torch.get_num_threads(), cpu_threads,
+                extra={"parameters": ("cpu_threads",)})
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def training_pass_threads(device: torch.device, cpu_threads: int) -> Iterator[None]:
+    """torch's CPU threads for one training pass on ``device`` (:func:`training_threads`), restored
+    afterwards, so that validation keeps the run's threads; a GPU run leaves them as they are."""
+    previous = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(training_threads(cpu_threads))
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ from tgnrank.nested import to_plain
 from tgnrank.sampling.curriculum import hard_ratio_at
 from tgnrank.train.checkpoint import checkpoint_config, make_checkpoint, prune_epoch_checkpoints, save_checkpoint
 from tgnrank.train.config import TrainConfig
+from tgnrank.train.device import training_pass_threads
 from tgnrank.train.early_stopping import EarlyStopping, early_stop_score
 from tgnrank.train.evaluation import validate
 from tgnrank.train.logs import log_epoch
@@ -127,10 +128,11 @@ def train_epochs(parts: RunParts, config: TrainConfig, training_data: TrainingDa
         start = time.perf_counter()
         hard_ratio, refresh_seconds = prepare_negatives(parts.sampler, config, epoch, state)
         parts.model.set_neighbor_finder(parts.train_finder)
-        train_loss, epoch_time = train_epoch(
-            parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config, epoch,
-            callbacks,
-        )
+        with training_pass_threads(parts.model.device, config.run.cpu_threads):
+            train_loss, epoch_time = train_epoch(
+                parts.model, parts.optimizer, parts.criterion, training_data.split.train, parts.sampler, config,
+                epoch, callbacks,
+            )
         if config.negatives.hard_neg_similarity == "memory":
             state.investor_memory = memory_vectors(parts.model)
         ranking = rank_validation(parts, config)
