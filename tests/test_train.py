@@ -191,6 +191,7 @@ class RecordingModel(torch.nn.Module):
         self.nan_at_call = nan_at_call
         self.interrupt_at_call = interrupt_at_call
         self.neighbor_finder = None
+        self.device = torch.device("cpu")
 
     def compute_edge_logits(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors):
         self.n_scored_batches += 1
