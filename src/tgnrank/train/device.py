@@ -58,27 +58,29 @@ def cpu_threads_for(device: torch.device, cpu_threads: int) -> Iterator[None]:
     """torch's CPU threads for a whole run on ``device``: ``cpu_threads`` when set, else unchanged; the
     training passes inside pick theirs (:func:`training_pass_threads`). Restored afterwards; a GPU run
     leaves them as they are."""
-    previous = torch.get_num_threads()
     if device.type != "cpu":
         yield
         return
-    torch.set_num_threads(cpu_threads or previous)
-    logger.info("CPU threads: %d for the training passes, %d for evaluation (cpu_threads %d)",
-                training_threads(cpu_threads), torch.get_num_threads(), cpu_threads,
-                extra={"parameters": ("cpu_threads",)})
-    try:
+    with _threads(cpu_threads or torch.get_num_threads()):
+        logger.info("CPU threads: %d for the training passes, %d for evaluation (cpu_threads %d)",
+                    training_threads(cpu_threads), torch.get_num_threads(), cpu_threads,
+                    extra={"parameters": ("cpu_threads",)})
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @contextmanager
 def training_pass_threads(device: torch.device, cpu_threads: int) -> Iterator[None]:
     """torch's CPU threads for one training pass on ``device`` (:func:`training_threads`), restored
     afterwards, so that validation keeps the run's threads; a GPU run leaves them as they are."""
+    with _threads(training_threads(cpu_threads) if device.type == "cpu" else torch.get_num_threads()):
+        yield
+
+
+@contextmanager
+def _threads(threads: int) -> Iterator[None]:
+    """torch's CPU threads set to ``threads`` inside, the previous number restored after."""
     previous = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(training_threads(cpu_threads))
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
