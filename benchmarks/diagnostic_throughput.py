@@ -5,10 +5,10 @@ size (embedding dimension 172, the link predictor of a TGN with memory), random 
 for the embeddings, 5,000 investors, 5% of the grid linked in the history and 0.1% of it positive.
 Two figures per size: the scoring kernel alone ("score") and the whole streamed ranking ("rank": scoring
 plus the positives' global and per-company ranks and the top-20 list). The pairwise columns do the same
-with ``--link_predictor pairwise``'s :class:`~tgnrank.model.pairwise_scoring.PairwiseBlockScorer` (walk
-vectors of the default ``--walk_dim`` 32, random, standing for the propagated ones).
+with ``--link_predictor pairwise``'s :class:`~tgnrank.model.pairwise_scoring.PairwiseBlockScorer` (random
+walk vectors of the training default ``--walk_dim``, or the one given, standing for the propagated ones).
 
-    python benchmarks/diagnostic_throughput.py [--sizes 1000000,10000000] [--threads 2]
+    python benchmarks/diagnostic_throughput.py [--sizes 1000000,10000000] [--threads 2] [--walk_dim D]
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 
 EMBEDDING_DIM = 172
 N_INVESTORS = 5000
-WALK_DIM = 32
 LINKED_SHARE = 0.05
 POSITIVE_SHARE = 0.001
 
@@ -67,7 +66,7 @@ def mlp_scorer(candidates, threads: int):
     return ModelScorer(predictor, sources, destinations, threads=threads)
 
 
-def pairwise_scorer(candidates, threads: int):
+def pairwise_scorer(candidates, threads: int, walk_dim: int):
     import torch
 
     from tgnrank.model.link_predictor import PairwiseLinkPredictor
@@ -75,7 +74,7 @@ def pairwise_scorer(candidates, threads: int):
     from tgnrank.model.walks import N_PAIR_FEATURES
 
     predictor = PairwiseLinkPredictor(EMBEDDING_DIM, N_PAIR_FEATURES)
-    walks = lambda n: torch.randn(4, n, WALK_DIM) / WALK_DIM**0.5  # noqa: E731  (h_0..h_3 of n nodes)
+    walks = lambda n: torch.randn(4, n, walk_dim) / walk_dim**0.5  # noqa: E731  (h_0..h_3 of n nodes)
     return PairwiseBlockScorer.from_embeddings(
         predictor, torch.randn(candidates.n_companies, EMBEDDING_DIM), torch.randn(candidates.n_investors, EMBEDDING_DIM),
         walks(candidates.n_companies), walks(candidates.n_investors), threads,
@@ -97,17 +96,18 @@ def throughput(candidates, scorer) -> tuple[float, float]:
     return candidates.n_companies * candidates.n_investors / score_seconds, candidates.n_candidates / rank_seconds
 
 
-def measure(n_pairs: int, threads: int) -> dict:
+def measure(n_pairs: int, threads: int, walk_dim: int) -> dict:
     import torch
 
     torch.manual_seed(0)
     candidates = candidate_set(n_pairs)
     score, rank = throughput(candidates, mlp_scorer(candidates, threads))
-    pairwise_score, pairwise_rank = throughput(candidates, pairwise_scorer(candidates, threads))
+    pairwise_score, pairwise_rank = throughput(candidates, pairwise_scorer(candidates, threads, walk_dim))
     return {
         "candidates": candidates.n_candidates,
         "positives": candidates.n_positives,
         "threads": threads,
+        "walk_dim": walk_dim,
         "score_pairs_per_s": score,
         "rank_pairs_per_s": rank,
         "pairwise_score_pairs_per_s": pairwise_score,
@@ -120,16 +120,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="candidate pairs per run (comma-separated)")
     parser.add_argument("--threads", type=int, default=2, help="threads of the scoring kernel (default 2)")
+    parser.add_argument("--walk_dim", type=int, default=None,
+                        help="walk vectors' size for the pairwise columns (default: training's default)")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.walk_dim is None:
+        from tgnrank.config.model import ModelConfig
+
+        args.walk_dim = ModelConfig().walk_dim
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.threads)))
+        print(json.dumps(measure(args.one, args.threads, args.walk_dim)))
         return 0
+    print(f"walk_dim {args.walk_dim}, {args.threads} threads")
     print(f"{'candidates':>12} {'positives':>10} {'score pairs/s':>15} {'rank pairs/s':>14} "
           f"{'pairwise score':>15} {'pairwise rank':>14} {'peak RSS MiB':>13}")
     for size in (int(part) for part in args.sizes.split(",")):
         output = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads)],
+            [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads), "--walk_dim", str(args.walk_dim)],
             check=True, capture_output=True, text=True,
         ).stdout
         row = json.loads(output.strip().splitlines()[-1])

@@ -96,7 +96,7 @@ def test_new_settings_defaults():
     assert (config.loss, config.softmax_temperature) == ("bce", 1.0)
     assert (config.neg_sampling, config.neg_degree_power, config.neg_recent_days) == ("uniform", 0.75, 365.0)
     assert (config.early_stop_metric, config.val_rank_companies) == ("mrr", 500)
-    assert (config.link_predictor, config.walk_dim, config.walk_decay_days) == ("mlp", 32, 365.0)
+    assert (config.link_predictor, config.walk_dim, config.walk_decay_days) == ("mlp", 512, 365.0)
     assert (config.activity_features, config.train_quantile, config.val_quantile) == (True, 0.70, 0.85)
 
 

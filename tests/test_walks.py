@@ -140,6 +140,11 @@ def test_invalid_walk_settings_name_their_setting(options, name):
     assert raised.value.parameters == (name,)
 
 
+def test_walk_defaults_are_the_declared_model_settings():
+    settings = ModelConfig()
+    assert (WalkConfig().walk_dim, WalkConfig().decay_days) == (settings.walk_dim, settings.walk_decay_days)
+
+
 # ----------------------------------------------------------------- the model
 
 
@@ -253,9 +258,10 @@ def test_models_without_walks_keep_their_state_dict_and_predictor():
 # ----------------------------------------------------------------- streamed scoring
 
 
-def test_score_block_equals_the_per_pair_forward():
+@pytest.mark.parametrize("walk_dim", [8, 512])
+def test_score_block_equals_the_per_pair_forward(walk_dim):
     torch.manual_seed(0)
-    dim, walk_dim, n_companies, n_investors = 12, 8, TILE_ROWS + 5, TILE_COLS + 37
+    dim, n_companies, n_investors = 12, TILE_ROWS + 5, TILE_COLS + 37
     predictor = PairwiseLinkPredictor(dim, N_PAIR_FEATURES)
     companies, investors = torch.randn(n_companies, dim), torch.randn(n_investors, dim)
     company_walks = torch.randn(MAX_WALK_LENGTH + 1, n_companies, walk_dim) * 3

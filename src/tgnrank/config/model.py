@@ -69,7 +69,9 @@ class ModelConfig(Section):
     dyrep: bool = setting(False, Boolean(), "run the DyRep variant")
     link_predictor: str = setting("mlp", Options(LINK_PREDICTORS),
                                   "scorer of a (company, investor) pair: TGN's 'mlp' or 'pairwise' features")
-    walk_dim: int = setting(32, _POSITIVE, "size of the pairwise scorer's walk features")
+    walk_dim: int = setting(512, _POSITIVE,
+                            "random projections per walk length of the pairwise scorer: more is less noise, "
+                            "more memory (4 x walk_dim floats per node)")
     walk_decay_days: float = setting(365.0, Interval(float, 0.0, closed="neither"),
                                      "time decay of the pairwise scorer's walks, in days, > 0")
 

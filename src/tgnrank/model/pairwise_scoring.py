@@ -4,9 +4,12 @@ The predictor's pre-activation for (c, i) is ``p[c] + q[i] + r(c, i)``: ``p``, `
 projections of ``fc1`` (computed once per node), ``r = Wp signed_log1p(e(c, i))`` its pair part,
 ``e`` the walk encoding. For a stripe of companies the encodings of every investor are one
 (rows x d) @ (d x investors) product per term of :data:`~tgnrank.model.walks.PAIR_TERMS`; the hidden
-layer is then formed tile by tile (``TILE_ROWS x TILE_COLS`` pairs, a buffer that stays in cache) with
+layer is then formed tile by tile (one company x ``TILE_COLS`` investors, a buffer that stays in cache) with
 relu(x + q) = q + max(x, -q), so ``w . q`` is paid once per investor. Memory beyond the inputs: one
-stripe of encodings (rows x investors x 6 floats) and one tile per thread. The products run with one
+stripe of encodings (``TILE_ROWS`` x investors x 6 floats) and one tile per thread. Every investor's walk
+vectors are read from memory once per stripe, so the stripe is tall: at 10M candidates on 2 cores,
+64 rows scored 1.42x the pairs/s of 16 with ``walk_dim`` 512 and 1.09x with 32
+(``benchmarks/diagnostic_throughput.py`` grids, medians of 4 alternating passes). The products run with one
 BLAS thread each, the scorer's own threads sharing the rows: nested BLAS threads oversubscribed the
 cores (5x slower on 2 busy cores).
 """
@@ -23,7 +26,7 @@ from threadpoolctl import ThreadpoolController
 from tgnrank.model.walks import PAIR_TERMS
 from tgnrank.parallel import fill_rows_in_threads
 
-TILE_ROWS = 16
+TILE_ROWS = 64
 TILE_COLS = 512
 
 

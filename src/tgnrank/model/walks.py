@@ -55,7 +55,7 @@ STATE_KEYS = ("walks", "reference_time")
 class WalkConfig:
     """``walk_dim`` random-projection size, ``decay_days`` half-life of an event's weight, ``seed`` of P."""
 
-    walk_dim: int = 32
+    walk_dim: int = 512
     decay_days: float = 365.0
     seed: int = 0
 
