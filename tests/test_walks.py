@@ -233,6 +233,8 @@ def test_reset_backup_restore_and_checkpoint_state_cover_the_walks():
     expected = graph.logits(model, BATCHES[2])
     model.restore_memory(backup)
     torch.testing.assert_close(graph.logits(model, BATCHES[2]), expected)
+    model.restore_memory(backup)  # the batch since then changed the model's state, not the backup
+    torch.testing.assert_close(graph.logits(model, BATCHES[2]), expected)
 
     restored = graph.model(seed=1)
     restored.load_state_dict(model.state_dict())
