@@ -262,6 +262,29 @@ def test_fused_pair_scores_equal_the_block_scores_in_any_order():
     np.testing.assert_allclose(scorer.score_pairs(rows, cols), block[rows, cols], rtol=1e-6)
 
 
+def test_rows_scored_for_the_positives_are_read_back_by_the_blocks_not_scored_twice():
+    events, *_ = _two_signal_events(5)
+    static, edge = np.zeros((101, 1)), np.zeros((len(events) + 1, 1))
+    options = FusionOptions(fusion_windows=1, fusion_negatives=30, fusion_trees=10, fusion_min_leaf=5)
+    ranker = fit_fusion(events, 10.0, 20.0, static, edge, options)
+    test = build_candidates(events, 20.0, 30.0)
+
+    class BlocksOnly:  # the ranking then reads the positives' scores from the blocks
+        def __init__(self, scorer):
+            self.score_block = scorer.score_block
+
+    expected = rank_candidates(test, BlocksOnly(ranker.scorer(test, static, edge)))
+    scorer = ranker.scorer(test, static, edge)
+    predict, predicted_rows = scorer.ranker.booster.predict, []
+    scorer.ranker.booster.predict = lambda rows: predicted_rows.append(len(rows)) or predict(rows)
+    ranking = rank_candidates(test, scorer)
+    assert sum(predicted_rows) == test.n_companies * test.n_investors
+    for name in ("greater", "tied", "filtered_greater", "filtered_tied"):
+        np.testing.assert_array_equal(getattr(ranking.ranks, name), getattr(expected.ranks, name))
+    for name in ("rows", "cols", "scores"):
+        np.testing.assert_array_equal(getattr(ranking.top, name), getattr(expected.top, name))
+
+
 def test_the_last_event_of_each_group_breaks_ties_by_event_order():
     timestamps = np.array([1.0, 5.0, 5.0, 2.0, 0.0])
     groups = np.array([0, 0, 0, 2, 2])

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -159,16 +160,28 @@ def company_model_path(path: str | Path) -> Path:
 
 
 class FusedScorer:
-    """Scores blocks of the candidate grid with a :class:`FusedRanker` (a CandidateScorer)."""
+    """Scores blocks of the candidate grid with a :class:`FusedRanker` (a CandidateScorer).
+
+    With the company model, a positive's score needs its whole row (the softmax runs over the row), and
+    the ranking asks for the positives before it streams the blocks: every row the positives made it
+    score is kept in a temporary file (:class:`SpilledRows`) and read back when its block is asked
+    for, so the trees score each row once and memory stays flat.
+    """
 
     def __init__(self, ranker: FusedRanker, features: PairFeatures, extra_scorers: list):
         self.ranker, self.features, self.extra_scorers = ranker, features, extra_scorers
         self.log_rates = None
+        self.spilled = None
         if ranker.company_booster is not None:
             rates = ranker.company_booster.predict(features.company_matrix())
             self.log_rates = np.log(np.maximum(rates, MIN_RATE))
 
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
+        if self.spilled is not None and self.spilled.holds(row_start, row_stop):
+            return self.spilled.read(row_start, row_stop)
+        return self._score_rows(row_start, row_stop)
+
+    def _score_rows(self, row_start: int, row_stop: int) -> np.ndarray:
         n_investors = self.features.candidates.n_investors
         parts = []
         for first, last in self._row_steps(row_start, row_stop):
@@ -181,7 +194,8 @@ class FusedScorer:
     def score_pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(P,) scores of the cells (rows[k], cols[k]) (the ranking asks for the positives first). The
         features are built for their rows; without the company model the trees only evaluate the
-        requested cells, with it they score the whole rows, which the softmax needs."""
+        requested cells, with it they score the whole rows, which the softmax needs, and keep them for
+        :meth:`score_block`."""
         order = np.argsort(rows, kind="stable")
         rows, cols = np.asarray(rows)[order], np.asarray(cols)[order]
         out = np.empty(len(rows), dtype=np.float64)
@@ -192,7 +206,11 @@ class FusedScorer:
             if inside.stop == inside.start:
                 continue
             if self.log_rates is not None:
-                out[order[inside]] = self.score_block(first, last)[rows[inside] - first, cols[inside]]
+                if self.spilled is None:
+                    self.spilled = SpilledRows(self.features.candidates.n_companies, self.features.candidates.n_investors)
+                scores = self._score_rows(first, last)
+                self.spilled.write(first, scores)
+                out[order[inside]] = scores[rows[inside] - first, cols[inside]]
                 continue
             block = _feature_block(self.features, self.extra_scorers, first, last)
             out[order[inside]] = self.ranker.booster.predict(block[rows[inside] - first, cols[inside]])
@@ -211,6 +229,29 @@ class FusedScorer:
         step = max(1, FEATURE_BLOCK_PAIRS // max(1, self.features.candidates.n_investors))
         for first in range(row_start, row_stop, step):
             yield first, min(first + step, row_stop)
+
+
+class SpilledRows:
+    """Whole rows of float64 scores of an (n_rows, n_cols) grid in an anonymous temporary file (removed
+    when closed or collected): 8 bytes of disk per cell, none of memory beyond the block being read."""
+
+    def __init__(self, n_rows: int, n_cols: int):
+        self.file = tempfile.TemporaryFile()
+        self.n_cols = n_cols
+        self.written = np.zeros(n_rows, dtype=bool)
+
+    def write(self, first_row: int, scores: np.ndarray) -> None:
+        self.file.seek(first_row * self.n_cols * 8)
+        self.file.write(memoryview(np.ascontiguousarray(scores, dtype=np.float64)))
+        self.written[first_row : first_row + len(scores)] = True
+
+    def holds(self, row_start: int, row_stop: int) -> bool:
+        return bool(self.written[row_start:row_stop].all())
+
+    def read(self, row_start: int, row_stop: int) -> np.ndarray:
+        self.file.seek(row_start * self.n_cols * 8)
+        values = np.fromfile(self.file, dtype=np.float64, count=(row_stop - row_start) * self.n_cols)
+        return values.reshape(row_stop - row_start, self.n_cols)
 
 
 def fitting_windows(
