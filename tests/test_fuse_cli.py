@@ -26,8 +26,12 @@ def test_fuse_without_a_model_ranks_beside_the_baselines_and_saves_the_booster(d
     code = main(["fuse", "--data", "small", "--data_dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
                  *FAST_FUSION])
     assert code == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "learned fusion (LightGBM lambdarank), fitted on" in printed and "Feature importances" in printed
+    # Progress bars: one per fitting window, then one per scorer ranking the test window.
+    assert "fitting the fusion (window 1 of 2)" in captured.err and "fitting the fusion (window 2 of 2)" in captured.err
+    assert "ranking with fusion" in captured.err
     result = json.loads((tmp_path / "out" / "diagnostic-fusion-baselines-small-test.json").read_text())
     assert result["model"] == "fusion" and set(result["scorers"]) == {"fusion", "random", *BASELINES}
     assert set(result["fusion"]["importances"]) == set(FEATURE_NAMES)

@@ -7,7 +7,9 @@ import pytest
 
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
-from tgnrank.eval.fusion import FusionOptions, company_model_path, fit_fusion, fitting_windows, sample_window
+from tgnrank.eval.fusion import (
+    FITTING_STAGE, FusionOptions, company_model_path, fit_fusion, fitting_windows, sample_window,
+)
 from tgnrank.eval.metrics import ranking_metrics
 from tgnrank.eval.pair_features import FEATURE_NAMES, PairFeatures, _last_event_of_group
 from tgnrank.eval.protocol import build_candidates
@@ -283,6 +285,20 @@ def test_rows_scored_for_the_positives_are_read_back_by_the_blocks_not_scored_tw
         np.testing.assert_array_equal(getattr(ranking.ranks, name), getattr(expected.ranks, name))
     for name in ("rows", "cols", "scores"):
         np.testing.assert_array_equal(getattr(ranking.top, name), getattr(expected.top, name))
+
+
+def test_a_fit_reports_every_company_of_each_window_in_turn():
+    events, *_ = _two_signal_events(5)
+    static, edge = np.zeros((101, 1)), np.zeros((len(events) + 1, 1))
+    options = FusionOptions(fusion_windows=2, fusion_window_step=1.0, fusion_negatives=30, fusion_trees=5,
+                            fusion_min_leaf=5)
+    calls = []
+    fit_fusion(events, 10.0, 20.0, static, edge, options, progress=lambda *call: calls.append(call))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == [f"{FITTING_STAGE} (window 1 of 2)", f"{FITTING_STAGE} (window 2 of 2)"]
+    for stage in stages:
+        done = [(count, total) for name, count, total in calls if name == stage]
+        assert done[-1][0] == done[-1][1] > 0 and [count for count, _ in done] == sorted(count for count, _ in done)
 
 
 def test_the_last_event_of_each_group_breaks_ties_by_event_order():

@@ -235,8 +235,15 @@ def parse_baselines(text: str) -> tuple[str, ...]:
 
 
 class ProgressBars(StageBars):
-    """One tqdm bar per scorer, over the candidate companies ranked; with ``close_when_done`` each closes
-    as soon as its scorer is done (several diagnostics run in turn)."""
+    """One tqdm bar per scorer, over the candidate companies ranked, and one per fitting window of a
+    fusion; with ``close_when_done`` each closes as soon as its stage is done (several diagnostics run
+    in turn)."""
 
     def __init__(self, close_when_done: bool = False):
-        super().__init__(lambda name: f"ranking with {name}", unit="company", close_when_done=close_when_done)
+        super().__init__(_bar_label, unit="company", close_when_done=close_when_done)
+
+
+def _bar_label(stage: str) -> str:
+    from tgnrank.eval.fusion import FITTING_STAGE
+
+    return stage if stage.startswith(FITTING_STAGE) else f"ranking with {stage}"

@@ -75,7 +75,8 @@ def diagnose_models(
     if fusion is not None:
         from tgnrank.eval.fusion_window import fused_scorer
 
-        fused, ranker = fused_scorer(data, candidates, split, fusion, model_scorer, model_name or "model", scorer_for)
+        fused, ranker = fused_scorer(data, candidates, split, fusion, model_scorer, model_name or "model", scorer_for,
+                                      progress)
         members = {**members, model_name: model_scorer} if model_scorer is not None else members
         model_scorer, model_name = fused, FUSION
     result = run_diagnostic(data, candidates, model_scorer, model_name or "model", options, progress, members)

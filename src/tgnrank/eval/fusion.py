@@ -38,6 +38,7 @@ like any scorer.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 ScorerFactory = Callable[[CandidateSet], object]
 FEATURE_BLOCK_PAIRS = 1 << 18
+# The progress stages of a fit begin with this; the window's number and count follow.
+FITTING_STAGE = "fitting the fusion"
 _AT_LEAST_ONE = Interval(int, 1)
 # The company model sees one row per candidate company (about 500 per window on the real export), so it
 # stays small; these were chosen on the real export's validation window.
@@ -287,12 +290,14 @@ def fit_fusion(
     options: FusionOptions = FusionOptions(),
     extra_scorers: Mapping[str, ScorerFactory] | None = None,
     edge_names=(),
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FusedRanker:
     """Fit the fusion on the window (t_start, t_end] and the ``options.fusion_windows - 1`` windows before it.
 
     Only events with t <= t_end are ever read, so a fusion fitted on the validation window has seen
     nothing of the test window. ``edge_names`` names the edge columns, so that the amount and stage
-    features find theirs (:class:`~tgnrank.eval.round_columns.RoundColumns`).
+    features find theirs (:class:`~tgnrank.eval.round_columns.RoundColumns`). ``progress(stage, done,
+    total)`` follows each window's companies, one stage per window (see :data:`FITTING_STAGE`).
     """
     import lightgbm
 
@@ -303,16 +308,22 @@ def fit_fusion(
     rngs += [np.random.default_rng([options.fusion_seed, bag]) for bag in range(1, options.fusion_bags)]
     samples = [[] for _ in rngs]  # per bag: each window's (rows, labels, groups)
     fitted, company_rows, company_counts = [], [], []
-    for candidates in fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step):
+    windows = fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step)
+    for number, candidates in enumerate(windows):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         scorers = [factory(candidates) for factory in extras.values()]
-        draws = sample_draws(candidates, features, scorers, options.fusion_negatives, rngs)
+        report = None if progress is None else functools.partial(
+            progress, f"{FITTING_STAGE} (window {number + 1} of {len(windows)})"
+        )
+        draws = sample_draws(candidates, features, scorers, options.fusion_negatives, rngs, report)
         for bag, draw in zip(samples, draws):
             bag.append(draw)
         company_rows.append(features.company_matrix())
         company_counts.append(np.bincount(candidates.positive_rows, minlength=candidates.n_companies))
         fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(draws[0][1])))
     names = FEATURE_NAMES + tuple(extras)
+    logger.info("Boosting %d lambdarank model(s) on %d sampled pairs of %d window(s)",
+                len(samples), sum(len(labels) for _, labels, _ in samples[0]), len(windows))
     boosters = []
     for number, windows in enumerate(samples):
         matrices, labels, groups = zip(*windows)
@@ -389,9 +400,11 @@ def sample_window(
 
 
 def sample_draws(
-    candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rngs: list
+    candidates: CandidateSet, features: PairFeatures, scorers: list, negatives_per_company: int, rngs: list,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """:func:`sample_window` once per generator of ``rngs``, computing each block of features once."""
+    """:func:`sample_window` once per generator of ``rngs``, computing each block of features once;
+    ``progress(companies done, companies)`` after each block."""
     step = max(1, FEATURE_BLOCK_PAIRS // max(1, candidates.n_investors))
     draws = [([], [], []) for _ in rngs]
     for row_start in range(0, candidates.n_companies, step):
@@ -415,6 +428,8 @@ def sample_draws(
             matrices.append(block[rows, cols])
             labels.append(is_positive[rows, cols].astype(np.int32))
             groups.append(np.bincount(rows, minlength=row_stop - row_start))
+        if progress is not None:
+            progress(row_stop, candidates.n_companies)
     out = []
     for matrices, labels, groups in draws:
         sizes = np.concatenate(groups)

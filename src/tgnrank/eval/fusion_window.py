@@ -47,11 +47,13 @@ def fused_scorer(
     model_scorer=None,
     model_name: str = "model",
     scorer_factory: Callable[[CandidateSet], object] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[FusedScorer, FusedRanker]:
     """Fit the fusion for ``candidates``' window and return its scorer there, with the fitted ranker.
 
     With ``model_scorer`` (the model's scorer on ``candidates``), the feature ``{model_name}_score`` is
-    its logit; ``scorer_factory(window)`` builds the model's scorer on a fitting window.
+    its logit; ``scorer_factory(window)`` builds the model's scorer on a fitting window. ``progress``
+    follows the fit (:func:`~tgnrank.eval.fusion.fit_fusion`).
     """
     fit_start, fit_end = fitting_bounds(data, candidates, quantiles)
     extras = {}
@@ -66,5 +68,5 @@ def fused_scorer(
     logger.info("Fitting the fusion on (%g, %g] and %d earlier window(s)", fit_start, fit_end, options.fusion_windows - 1)
     edge_names = feature_schema_of(data).edge_names
     ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options, extras,
-                        edge_names=edge_names)
+                        edge_names=edge_names, progress=progress)
     return ranker.scorer(candidates, data.node_features, data.edge_features, extras, edge_names=edge_names), ranker

@@ -226,7 +226,7 @@ def _diagnose_fusion(settings, state, seed: int, data, candidates: CandidateSet,
     started = time.perf_counter()
     edge_names = feature_schema_of(data).edge_names
     ranker = fit_fusion(data.events, fit_start, fit_end, data.node_features, data.edge_features, options,
-                        edge_names=edge_names)
+                        edge_names=edge_names, progress=progress)
     prefix = settings.fusion_prefix(seed)
     scorer = ranker.scorer(candidates, data.node_features, data.edge_features, edge_names=edge_names)
     state.fusions[str(seed)] = {
