@@ -308,12 +308,12 @@ def fit_fusion(
     rngs += [np.random.default_rng([options.fusion_seed, bag]) for bag in range(1, options.fusion_bags)]
     samples = [[] for _ in rngs]  # per bag: each window's (rows, labels, groups)
     fitted, company_rows, company_counts = [], [], []
-    windows = fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step)
-    for number, candidates in enumerate(windows):
+    window_sets = fitting_windows(past, t_start, t_end, options.fusion_windows, step=options.fusion_window_step)
+    for number, candidates in enumerate(window_sets):
         features = PairFeatures.from_candidates(candidates, static_node_features, edge_features, edge_names=edge_names)
         scorers = [factory(candidates) for factory in extras.values()]
         report = None if progress is None else functools.partial(
-            progress, f"{FITTING_STAGE} (window {number + 1} of {len(windows)})"
+            progress, f"{FITTING_STAGE} (window {number + 1} of {len(window_sets)})"
         )
         draws = sample_draws(candidates, features, scorers, options.fusion_negatives, rngs, report)
         for bag, draw in zip(samples, draws):
@@ -323,7 +323,7 @@ def fit_fusion(
         fitted.append(FittedWindow(candidates.t_start, candidates.t_end, candidates.n_positives, len(draws[0][1])))
     names = FEATURE_NAMES + tuple(extras)
     logger.info("Boosting %d lambdarank model(s) on %d sampled pairs of %d window(s)",
-                len(samples), sum(len(labels) for _, labels, _ in samples[0]), len(windows))
+                len(samples), sum(len(labels) for _, labels, _ in samples[0]), len(window_sets))
     boosters = []
     for number, windows in enumerate(samples):
         matrices, labels, groups = zip(*windows)
