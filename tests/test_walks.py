@@ -186,11 +186,12 @@ class Graph:
 BATCHES = [slice(start, start + 15) for start in range(0, 90, 15)]
 
 
-def test_future_events_change_no_logit_of_earlier_pairs():
+@pytest.mark.parametrize("path_counts", [False, True])
+def test_future_events_change_no_logit_of_earlier_pairs(path_counts):
     graph, corrupted = Graph(), Graph()
     cut = BATCHES[3].start
     corrupted.destinations[cut:] = corrupted.destinations[cut:][::-1]
-    model, other = graph.model(), corrupted.model()
+    model, other = graph.model(path_counts=path_counts), corrupted.model(path_counts=path_counts)
     for batch in BATCHES[:3]:
         torch.testing.assert_close(graph.logits(model, batch), corrupted.logits(other, batch), rtol=0, atol=0)
     # The negatives of the first corrupted batch are read before its own events are fed; those at its
@@ -283,9 +284,10 @@ def test_score_block_equals_the_per_pair_forward(walk_dim):
     np.testing.assert_allclose(scorer.score_pairs(rows, cols), expected[rows, cols], rtol=1e-4, atol=1e-4)
 
 
-def test_block_scores_of_a_model_equal_its_training_logits():
+@pytest.mark.parametrize("path_counts", [False, True])
+def test_block_scores_of_a_model_equal_its_training_logits(path_counts):
     graph = Graph()
-    model = graph.model()
+    model = graph.model(path_counts=path_counts)
     for batch in BATCHES[:4]:
         graph.logits(model, batch)
     at = float(graph.times[BATCHES[4].start])
@@ -297,6 +299,7 @@ def test_block_scores_of_a_model_equal_its_training_logits():
             companies[rows], investors[cols], investors[cols], np.full(len(rows), at), np.ones(len(rows), int), 3
         )
     np.testing.assert_allclose(scorer.score_block(0, N_COMPANIES).reshape(-1), expected.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(scorer.score_pairs(rows, cols), expected.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_signed_log1p_keeps_sign_and_compresses():

@@ -74,6 +74,9 @@ class ModelConfig(Section):
                             "more memory (4 x walk_dim floats per node)")
     walk_decay_days: float = setting(365.0, Interval(float, 0.0, closed="neither"),
                                      "time decay of the pairwise scorer's walks, in days, > 0")
+    path_counts: bool = setting(False, Boolean(),
+                                "also feed the pairwise scorer the pair's exact company-investor-company-investor "
+                                "path count before the prediction's time")
 
     @property
     def embedding_dim(self) -> int:
@@ -92,6 +95,9 @@ class ModelConfig(Section):
                 f"{self.embedding_dim} + {self.time_dim} = {self.attention_query_dim}; choose another n_head or "
                 f"time_dim", parameters=("n_head", size, "time_dim"),
             )
+        if self.path_counts and self.link_predictor != "pairwise":
+            raise ConfigError("path_counts feeds the pairwise scorer, so it needs link_predictor pairwise",
+                              parameters=("path_counts", "link_predictor"))
         if not self.use_memory:
             if self.dyrep:
                 raise ConfigError("dyrep scores the memory, so it needs use_memory", parameters=("dyrep", "use_memory"))

@@ -2,11 +2,13 @@
 
 The predictor's pre-activation for (c, i) is ``p[c] + q[i] + r(c, i)``: ``p``, ``q`` the node
 projections of ``fc1`` (computed once per node), ``r = Wp signed_log1p(e(c, i))`` its pair part,
-``e`` the walk encoding. For a stripe of companies the encodings of every investor are one
-(rows x d) @ (d x investors) product per term of :data:`~tgnrank.model.walks.PAIR_TERMS`; the hidden
+``e`` the walk encoding (followed, with ``--path_counts``, by the pair's exact path counts, which
+:class:`GridPaths` forms for a stripe with sparse products). For a stripe of companies the encodings
+of every investor are one (rows x d) @ (d x investors) product per term of
+:data:`~tgnrank.model.walks.PAIR_TERMS`; the hidden
 layer is then formed tile by tile (one company x ``TILE_COLS`` investors, a buffer that stays in cache) with
 relu(x + q) = q + max(x, -q), so ``w . q`` is paid once per investor. Memory beyond the inputs: one
-stripe of encodings (``TILE_ROWS`` x investors x 6 floats) and one tile per thread. Every investor's walk
+stripe of encodings (``TILE_ROWS`` x investors x 6 or 8 floats) and one tile per thread. Every investor's walk
 vectors are read from memory once per stripe, so the stripe is tall: at 10M candidates on 2 cores,
 64 rows scored 1.42x the pairs/s of 16 with ``walk_dim`` 512 and 1.09x with 32
 (``benchmarks/diagnostic_throughput.py`` grids, medians of 4 alternating passes). The products run with one
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
+from tgnrank.model.path_counts import PATH_FEATURES
 from tgnrank.model.walks import PAIR_TERMS
 from tgnrank.parallel import fill_rows_in_threads
 
@@ -40,7 +43,7 @@ class PairwiseBlockScorer:
     """
 
     def __init__(self, predictor, company_projections, investor_projections, company_walks, investor_walks,
-                 threads: int | None = None):
+                 threads: int | None = None, paths: "GridPaths | None" = None):
         def array(values) -> np.ndarray:
             return np.ascontiguousarray(torch.as_tensor(values).detach().cpu().numpy(), dtype=np.float32)
 
@@ -54,15 +57,19 @@ class PairwiseBlockScorer:
         self.left = array(company_walks)
         self.right_t = np.ascontiguousarray(array(investor_walks).transpose(0, 2, 1))  # (4, d, I)
         self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
+        self.paths = paths
+        n_inputs = len(PAIR_TERMS) + (len(PATH_FEATURES) if paths is not None else 0)
+        if self.pair_weight.shape[0] != n_inputs:
+            raise ValueError(f"the predictor reads {self.pair_weight.shape[0]} pair inputs, the scorer gives {n_inputs}")
 
     @classmethod
     def from_embeddings(cls, predictor, company_embeddings, investor_embeddings, company_walks, investor_walks,
-                        threads: int | None = None) -> "PairwiseBlockScorer":
+                        threads: int | None = None, paths: "GridPaths | None" = None) -> "PairwiseBlockScorer":
         """Project ``company_embeddings (C, dim)`` and ``investor_embeddings (I, dim)`` with ``predictor`` first."""
         with torch.no_grad():
             sources = predictor.project_sources(company_embeddings)
             destinations = predictor.project_destinations(investor_embeddings)
-        return cls(predictor, sources, destinations, company_walks, investor_walks, threads)
+        return cls(predictor, sources, destinations, company_walks, investor_walks, threads, paths)
 
     @classmethod
     def from_model(cls, model, companies, investors, at: float, n_neighbors: int,
@@ -73,8 +80,9 @@ class PairwiseBlockScorer:
             company_embeddings = model.compute_node_embeddings(companies, np.full(len(companies), at), n_neighbors)
             investor_embeddings = model.compute_node_embeddings(investors, np.full(len(investors), at), n_neighbors)
             company_walks, investor_walks = model.walk_vectors(companies, at), model.walk_vectors(investors, at)
+        paths = GridPaths(model.path_counter().grid(at), companies, investors) if model.path_counts else None
         return cls.from_embeddings(
-            model.link_predictor, company_embeddings, investor_embeddings, company_walks, investor_walks, threads
+            model.link_predictor, company_embeddings, investor_embeddings, company_walks, investor_walks, threads, paths
         )
 
     def score_block(self, row_start: int, row_stop: int) -> np.ndarray:
@@ -90,7 +98,10 @@ class PairwiseBlockScorer:
         for first in range(0, len(rows), chunk):
             part = slice(first, first + chunk)
             left, right = self.left[:, rows[part]], self.right_t[:, :, cols[part]]
-            encodings = np.stack([np.einsum("pd,dp->p", left[a], right[b]) for a, b in PAIR_TERMS], axis=-1)
+            encodings = [np.einsum("pd,dp->p", left[a], right[b]) for a, b in PAIR_TERMS]
+            if self.paths is not None:
+                encodings.extend(self.paths.pairs(rows[part], cols[part]).T)
+            encodings = np.stack(encodings, axis=-1)
             hidden = _signed_log1p(encodings) @ self.pair_weight + self.sources[rows[part]]
             np.maximum(hidden, self.negated_destinations[cols[part]], out=hidden)
             out[part] = hidden @ self.head + self.destination_terms[cols[part]]
@@ -98,7 +109,7 @@ class PairwiseBlockScorer:
 
     def _fill(self, out: np.ndarray, offset: int, row_start: int, row_stop: int) -> None:
         n_cols, hidden = self.negated_destinations.shape
-        n_pair = len(PAIR_TERMS)
+        n_pair = self.pair_weight.shape[0]
         # A constant last input carries each company's projection through the product with the pair weights.
         weight = np.concatenate([self.pair_weight, np.zeros((1, hidden), dtype=np.float32)])
         buffer = np.empty((TILE_COLS, hidden), dtype=np.float32)
@@ -107,6 +118,8 @@ class PairwiseBlockScorer:
             encodings = np.empty((n_pair, last_row - first_row, n_cols), dtype=np.float32)
             for term, (a, b) in enumerate(PAIR_TERMS):
                 np.matmul(self.left[a, first_row:last_row], self.right_t[b], out=encodings[term])
+            if self.paths is not None:
+                encodings[len(PAIR_TERMS) :] = self.paths.block(first_row, last_row)
             # Pairs as rows of n_pair + 1 contiguous inputs: what the tile products below read fastest.
             stripe = np.ones((last_row - first_row, n_cols, n_pair + 1), dtype=np.float32)
             stripe[:, :, :n_pair] = _signed_log1p(encodings).transpose(1, 2, 0)
@@ -120,6 +133,22 @@ class PairwiseBlockScorer:
                     np.maximum(tile, self.negated_destinations[first_col:last_col], out=tile)
                     np.matmul(tile, self.head, out=target[first_col:last_col])
                 target += self.destination_terms
+
+
+class GridPaths:
+    """Exact path counts (:class:`~tgnrank.model.path_counts.PathGrid`) addressed by grid rows and
+    columns: row r is company ``companies[r]``, column k investor ``investors[k]``."""
+
+    def __init__(self, grid, companies, investors):
+        self.grid = grid
+        self.companies = np.asarray(companies, dtype=np.int64)
+        self.investors = np.asarray(investors, dtype=np.int64)
+
+    def block(self, row_start: int, row_stop: int) -> np.ndarray:
+        return self.grid.block(self.companies[row_start:row_stop], self.investors)
+
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.grid.pairs(self.companies[rows], self.investors[cols])
 
 
 @functools.cache

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from tgnrank.model.link_predictor import PairwiseLinkPredictor
 from tgnrank.model.memory import MemoryBackup
 from tgnrank.model.tgn import TGN
 from tgnrank.model.walks import N_PAIR_FEATURES, TemporalWalks, WalkBackup, WalkConfig
+from tgnrank.model.path_counts import PATH_FEATURES, PathCounter
 
 WALK_PREFIX = "walks."
 
@@ -30,7 +32,9 @@ class StateBackup:
 
 
 class PairwiseTGN(TGN):
-    """:class:`TGN` with walk encodings; ``walks`` sets their dimension, half-life and seed.
+    """:class:`TGN` with walk encodings; ``walks`` sets their dimension, half-life and seed. With
+    ``path_counts`` the predictor also reads the pair's exact path counts
+    (:mod:`tgnrank.model.path_counts`) from the neighbour finder in use, after the walk encoding.
 
     The other arguments are TGN's. ``state_dict`` holds the walks' random projection
     (``walks.base``) beside the weights; :meth:`memory_state_dict` adds the walk state under keys
@@ -38,11 +42,20 @@ class PairwiseTGN(TGN):
     """
 
     def __init__(self, config, node_features, edge_features, neighbor_finder, device="cpu",
-                 walks: WalkConfig | None = None, **options):
+                 walks: WalkConfig | None = None, path_counts: bool = False, **options):
         super().__init__(config, node_features, edge_features, neighbor_finder, device, **options)
         self.walks = TemporalWalks(self.n_node_rows, walks if walks is not None else WalkConfig())
-        self.link_predictor = PairwiseLinkPredictor(config.embedding_dim, N_PAIR_FEATURES)
+        self.path_counts = bool(path_counts)
+        self._path_counter = None
+        n_pair = N_PAIR_FEATURES + (len(PATH_FEATURES) if self.path_counts else 0)
+        self.link_predictor = PairwiseLinkPredictor(config.embedding_dim, n_pair)
         self.to(self.device)
+
+    def path_counter(self) -> PathCounter:
+        """The path counts of the neighbour finder in use (rebuilt when another is set)."""
+        if self._path_counter is None or self._path_counter.finder is not self.neighbor_finder:
+            self._path_counter = PathCounter(self.neighbor_finder)
+        return self._path_counter
 
     def compute_edge_logits(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors: int):
         logits = super().compute_edge_logits(sources, destinations, negatives, timestamps, edge_idxs, n_neighbors)
@@ -81,4 +94,12 @@ class PairwiseTGN(TGN):
         )
 
     def _predict(self, source_h, other_h, sources, others, timestamps) -> torch.Tensor:
-        return self.link_predictor(source_h, other_h, self.walks.pair_features(sources, others, timestamps))
+        pair = self.walks.pair_features(sources, others, timestamps)
+        if self.path_counts:
+            counts = self.path_counter().pairs(_numpy(sources), _numpy(others), _numpy(timestamps))
+            pair = torch.cat([pair, torch.as_tensor(counts, dtype=pair.dtype, device=pair.device)], dim=1)
+        return self.link_predictor(source_h, other_h, pair)
+
+
+def _numpy(values):
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)

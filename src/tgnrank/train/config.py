@@ -160,6 +160,7 @@ VERSION_1_SETTINGS = {
     "link_predictor": "mlp",
     "walk_dim": 32,
     "walk_decay_days": 365.0,
+    "path_counts": False,
 }
 
 

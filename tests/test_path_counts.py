@@ -1,0 +1,95 @@
+"""Exact company - investor - company - investor path counts: by hand, per pair and per grid, causal."""
+
+import numpy as np
+import pytest
+
+from tgnrank.data.events import Interactions
+from tgnrank.model.path_counts import PathCounter
+from tgnrank.sampling.neighbors import NeighborFinder
+
+N_COMPANIES, N_INVESTORS = 6, 5
+N_NODES = N_COMPANIES + N_INVESTORS
+
+
+def _finder(sources, destinations, times) -> NeighborFinder:
+    n = len(sources)
+    events = Interactions(np.asarray(sources), np.asarray(destinations), np.asarray(times, dtype=float),
+                          np.arange(1, n + 1), np.zeros(n))
+    return NeighborFinder.from_interactions(events, N_NODES)
+
+
+def _by_hand(sources, destinations, times, company, investor, at) -> tuple[float, float]:
+    """Over the paths of events (c, j), (d, j), (d, i) before ``at``: their number, and the sum of
+    1000 / (events of j before at * events of d before at)."""
+    before = [(s, d) for s, d, t in zip(sources, destinations, times) if t < at]
+    degree = {}
+    for company_id, investor_id in before:
+        degree[company_id] = degree.get(company_id, 0) + 1
+        degree[investor_id] = degree.get(investor_id, 0) + 1
+    paths = [(j, d) for c, j in before if c == company for d, j2 in before if j2 == j for d2, i in before
+             if d2 == d and i == investor]
+    return float(len(paths)), sum(1000.0 / (degree[j] * degree[d]) for j, d in paths)
+
+
+def _random_events(seed: int, n: int = 60):
+    rng = np.random.default_rng(seed)
+    sources = rng.integers(1, N_COMPANIES + 1, n)
+    destinations = rng.integers(N_COMPANIES + 1, N_NODES + 1, n)
+    times = np.sort(rng.integers(0, 12, n)).astype(float)
+    return sources, destinations, times
+
+
+def test_a_small_graph_counts_its_paths_as_by_hand():
+    # c1 - j7 - c2 - j8: one path 1 -> 8 once all three events exist; j7 funded c2 twice (a follow-on).
+    sources, destinations, times = [1, 2, 2, 2, 3], [7, 7, 7, 8, 9], [1.0, 2.0, 3.0, 4.0, 4.0]
+    counter = PathCounter(_finder(sources, destinations, times))
+    companies, investors = np.array([1, 1, 1, 1, 3]), np.array([8, 8, 8, 7, 9])
+    at = np.array([4.0, 4.5, 2.5, 10.0, 10.0])
+    # Before 4 the event (2, 8) is missing; after it, 1 * 2 * 1 paths; before 2.5 only one (2, 7) event
+    # but no (2, 8). (1, 7) has the paths through c1 itself and c2: 1*1*1 + 2*2 = 5; (3, 9): 1.
+    counts = counter.pairs(companies, investors, at)
+    np.testing.assert_array_equal(counts[:, 0], [0, 2, 0, 5, 1])
+    # After 4, j7 has 3 events, c2 3 and c1 1: each 1 -> 7 -> 2 -> 8 path weighs 1000 / (3 * 3).
+    np.testing.assert_allclose(counts[:, 1], [0, 2000 / 9, 0, 1000 / 3 + 4 * 1000 / 9, 1000], rtol=1e-12)
+    grid = counter.grid(4.5)
+    block = grid.block(np.array([1, 3]), np.array([7, 8, 9]))
+    np.testing.assert_array_equal(block[0], [[5, 2, 0], [0, 0, 1]])
+    np.testing.assert_allclose(block[1], [[1000 / 3 + 4000 / 9, 2000 / 9, 0], [0, 0, 1000]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pair_and_grid_counts_equal_the_definition_on_random_graphs(seed):
+    sources, destinations, times = _random_events(seed)
+    counter = PathCounter(_finder(sources, destinations, times))
+    companies = np.repeat(np.arange(1, N_COMPANIES + 1), N_INVESTORS)
+    investors = np.tile(np.arange(N_COMPANIES + 1, N_NODES + 1), N_COMPANIES)
+    for at in (0.0, 5.0, 5.5, 11.0, 99.0):
+        expected = np.array([_by_hand(sources, destinations, times, c, i, at) for c, i in zip(companies, investors)])
+        np.testing.assert_allclose(counter.pairs(companies, investors, np.full(len(companies), at)), expected,
+                                   rtol=1e-12)
+        grid = counter.grid(at)
+        block = grid.block(np.arange(1, N_COMPANIES + 1), np.arange(N_COMPANIES + 1, N_NODES + 1))
+        np.testing.assert_allclose(block.reshape(2, -1).T, expected, rtol=1e-6)
+        np.testing.assert_allclose(grid.pairs(companies, investors), expected, rtol=1e-6)
+
+
+def test_events_at_or_after_the_time_change_no_count():
+    sources, destinations, times = _random_events(3)
+    cut = 5.0
+    later = times >= cut
+    rng = np.random.default_rng(9)
+    corrupted = (np.where(later, rng.integers(1, N_COMPANIES + 1, len(times)), sources),
+                 np.where(later, rng.integers(N_COMPANIES + 1, N_NODES + 1, len(times)), destinations), times)
+    companies = np.repeat(np.arange(1, N_COMPANIES + 1), N_INVESTORS)
+    investors = np.tile(np.arange(N_COMPANIES + 1, N_NODES + 1), N_COMPANIES)
+    at = rng.uniform(0, cut, len(companies))
+    at[:5] = cut  # exactly at the cut: the events at that time are not before it
+    counts = [PathCounter(_finder(*events)).pairs(companies, investors, at) for events in ((sources, destinations, times), corrupted)]
+    np.testing.assert_array_equal(counts[0], counts[1])
+
+
+def test_a_finder_without_its_interactions_is_refused():
+    finder = _finder([1], [7], [1.0])
+    finder.events = None
+    with pytest.raises(ValueError, match="from_interactions"):
+        PathCounter(finder)
