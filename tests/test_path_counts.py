@@ -18,17 +18,23 @@ def _finder(sources, destinations, times) -> NeighborFinder:
     return NeighborFinder.from_interactions(events, N_NODES)
 
 
-def _by_hand(sources, destinations, times, company, investor, at) -> tuple[float, float]:
-    """Over the paths of events (c, j), (d, j), (d, i) before ``at``: their number, and the sum of
-    1000 / (events of j before at * events of d before at)."""
-    before = [(s, d) for s, d, t in zip(sources, destinations, times) if t < at]
+HALF_LIFE = 4.0
+
+
+def _by_hand(sources, destinations, times, company, investor, at) -> tuple[float, float, float]:
+    """Over the paths of events (c, j), (d, j), (d, i) before ``at``: their number, the sum of
+    1000 / (events of j before at * events of d before at), and the sum of the product of the three
+    events' weights 0.5 ** ((at - s) / HALF_LIFE)."""
+    before = [(s, d, t) for s, d, t in zip(sources, destinations, times) if t < at]
     degree = {}
-    for company_id, investor_id in before:
+    for company_id, investor_id, _ in before:
         degree[company_id] = degree.get(company_id, 0) + 1
         degree[investor_id] = degree.get(investor_id, 0) + 1
-    paths = [(j, d) for c, j in before if c == company for d, j2 in before if j2 == j for d2, i in before
-             if d2 == d and i == investor]
-    return float(len(paths)), sum(1000.0 / (degree[j] * degree[d]) for j, d in paths)
+    paths = [(j, d, (t1, t2, t3)) for c, j, t1 in before if c == company for d, j2, t2 in before if j2 == j
+             for d2, i, t3 in before if d2 == d and i == investor]
+    weight = lambda ts: np.prod([0.5 ** ((at - t) / HALF_LIFE) for t in ts])  # noqa: E731
+    return (float(len(paths)), sum(1000.0 / (degree[j] * degree[d]) for j, d, _ in paths),
+            sum(weight(ts) for _, _, ts in paths))
 
 
 def _random_events(seed: int, n: int = 60):
@@ -42,7 +48,7 @@ def _random_events(seed: int, n: int = 60):
 def test_a_small_graph_counts_its_paths_as_by_hand():
     # c1 - j7 - c2 - j8: one path 1 -> 8 once all three events exist; j7 funded c2 twice (a follow-on).
     sources, destinations, times = [1, 2, 2, 2, 3], [7, 7, 7, 8, 9], [1.0, 2.0, 3.0, 4.0, 4.0]
-    counter = PathCounter(_finder(sources, destinations, times))
+    counter = PathCounter(_finder(sources, destinations, times), HALF_LIFE)
     companies, investors = np.array([1, 1, 1, 1, 3]), np.array([8, 8, 8, 7, 9])
     at = np.array([4.0, 4.5, 2.5, 10.0, 10.0])
     # Before 4 the event (2, 8) is missing; after it, 1 * 2 * 1 paths; before 2.5 only one (2, 7) event
@@ -55,12 +61,15 @@ def test_a_small_graph_counts_its_paths_as_by_hand():
     block = grid.block(np.array([1, 3]), np.array([7, 8, 9]))
     np.testing.assert_array_equal(block[0], [[5, 2, 0], [0, 0, 1]])
     np.testing.assert_allclose(block[1], [[1000 / 3 + 4000 / 9, 2000 / 9, 0], [0, 0, 1000]], rtol=1e-6)
+    # Recency at 4.5 with a half-life of 4: the path 1 -7- 2 -7- 2 -8 with j7's events at 2 and 3.
+    weight = lambda t: 0.5 ** ((4.5 - t) / HALF_LIFE)  # noqa: E731
+    np.testing.assert_allclose(block[2, 0, 1], weight(1) * (weight(2) + weight(3)) * weight(4), rtol=1e-6)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_pair_and_grid_counts_equal_the_definition_on_random_graphs(seed):
     sources, destinations, times = _random_events(seed)
-    counter = PathCounter(_finder(sources, destinations, times))
+    counter = PathCounter(_finder(sources, destinations, times), HALF_LIFE)
     companies = np.repeat(np.arange(1, N_COMPANIES + 1), N_INVESTORS)
     investors = np.tile(np.arange(N_COMPANIES + 1, N_NODES + 1), N_COMPANIES)
     for at in (0.0, 5.0, 5.5, 11.0, 99.0):
@@ -69,7 +78,7 @@ def test_pair_and_grid_counts_equal_the_definition_on_random_graphs(seed):
                                    rtol=1e-12)
         grid = counter.grid(at)
         block = grid.block(np.arange(1, N_COMPANIES + 1), np.arange(N_COMPANIES + 1, N_NODES + 1))
-        np.testing.assert_allclose(block.reshape(2, -1).T, expected, rtol=1e-6)
+        np.testing.assert_allclose(block.reshape(3, -1).T, expected, rtol=1e-6)
         np.testing.assert_allclose(grid.pairs(companies, investors), expected, rtol=1e-6)
 
 
@@ -84,7 +93,7 @@ def test_events_at_or_after_the_time_change_no_count():
     investors = np.tile(np.arange(N_COMPANIES + 1, N_NODES + 1), N_COMPANIES)
     at = rng.uniform(0, cut, len(companies))
     at[:5] = cut  # exactly at the cut: the events at that time are not before it
-    counts = [PathCounter(_finder(*events)).pairs(companies, investors, at) for events in ((sources, destinations, times), corrupted)]
+    counts = [PathCounter(_finder(*events), HALF_LIFE).pairs(companies, investors, at) for events in ((sources, destinations, times), corrupted)]
     np.testing.assert_array_equal(counts[0], counts[1])
 
 
@@ -92,4 +101,4 @@ def test_a_finder_without_its_interactions_is_refused():
     finder = _finder([1], [7], [1.0])
     finder.events = None
     with pytest.raises(ValueError, match="from_interactions"):
-        PathCounter(finder)
+        PathCounter(finder, HALF_LIFE)

@@ -54,7 +54,7 @@ class PairwiseTGN(TGN):
     def path_counter(self) -> PathCounter:
         """The path counts of the neighbour finder in use (rebuilt when another is set)."""
         if self._path_counter is None or self._path_counter.finder is not self.neighbor_finder:
-            self._path_counter = PathCounter(self.neighbor_finder)
+            self._path_counter = PathCounter(self.neighbor_finder, self.walks.config.decay_days)
         return self._path_counter
 
     def compute_edge_logits(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors: int):

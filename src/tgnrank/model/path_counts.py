@@ -12,7 +12,9 @@ their time order. For a pair never linked before t (every candidate of the diagn
 through d = c or j = i are empty, so no term says "already linked". The second count weights each
 path by ``1 / (deg_t(j) deg_t(d))``, the events of j and of d before t (resource allocation: a
 partner that funds few companies says more), times :data:`ALLOCATION_SCALE` so that its values span
-the same orders of magnitude as the first once the predictor takes their log.
+the same orders of magnitude as the first once the predictor takes their log. The third weights each
+path by its three events' recency, ``0.5 ** ((t - s) / half_life)`` for an event at time s (the walk
+encodings' half-life): the same paths, the recent ones first.
 
 :class:`PathCounter` answers it for a batch of pairs, each at its own time, from a neighbour finder's
 CSR index (three range lookups and one ``searchsorted``, no Python loop over events);
@@ -25,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-PATH_FEATURES = ("paths", "allocation")
+PATH_FEATURES = ("paths", "allocation", "decayed_paths")
 ALLOCATION_SCALE = 1000.0
 
 
@@ -41,10 +43,10 @@ class PathCounter:
     """``paths_t(c, i)`` over the events that ``finder`` (a
     :class:`~tgnrank.sampling.neighbors.NeighborFinder` built from interactions) indexes."""
 
-    def __init__(self, finder):
+    def __init__(self, finder, half_life: float):
         if finder.events is None:
             raise ValueError("path counts need a neighbour finder built from interactions (from_interactions)")
-        self.finder = finder
+        self.finder, self.half_life = finder, float(half_life)
         events = finder.events
         self.sources, self.destinations = events.sources, events.destinations
         self.timestamps = np.asarray(events.timestamps, dtype=np.float64)
@@ -52,41 +54,52 @@ class PathCounter:
         # Events sorted by (company, investor, time): the events of a pair before t are one searchsorted.
         self.time_stride = np.int64(len(finder._distinct_times) + 1)
         keys = self._pair_keys(self.sources, self.destinations) * self.time_stride + self._time_ranks(self.timestamps)
-        self.sorted_keys = np.sort(keys)
+        order = np.argsort(keys, kind="stable")
+        self.sorted_keys, self.sorted_times = keys[order], self.timestamps[order]
 
     def pairs(self, companies, investors, times) -> np.ndarray:
-        """(P, 2) float64 counts (:data:`PATH_FEATURES`) of the pairs (companies[k], investors[k]) at ``times[k]``."""
+        """(P, 3) float64 counts (:data:`PATH_FEATURES`) of the pairs (companies[k], investors[k]) at ``times[k]``."""
         companies = np.asarray(companies, dtype=np.int64)
         investors = np.asarray(investors, dtype=np.int64)
         times = np.broadcast_to(np.asarray(times, dtype=np.float64), companies.shape)
-        # c -> j: every event of c before t; j -> d: every event of j before t; d -> i: counted at once.
+        # c -> j: every event of c before t; j -> d: every event of j before t; d -> i: each event of the pair.
         pair_of_step1, positions = _expand(*self.finder.ranges_before(companies, times))
-        middle = self.finder.neighbors[positions]
+        middle, step1_recency = self.finder.neighbors[positions], self._recency(self.finder.times[positions], times[pair_of_step1])
         middle_ranges = self.finder.ranges_before(middle, times[pair_of_step1])
         step1_of_step2, positions = _expand(*middle_ranges)
         pair_of_step2 = pair_of_step1[step1_of_step2]
         ends, end_times = self.finder.neighbors[positions], times[pair_of_step2]
-        counts = self._events_before(ends, investors[pair_of_step2], end_times)
+        recency = step1_recency[step1_of_step2] * self._recency(self.finder.times[positions], end_times)
+        step2_of_step3, last = _expand(*self._pair_events_before(ends, investors[pair_of_step2], end_times))
+        counts = np.bincount(step2_of_step3, minlength=len(ends)).astype(np.float64)
+        recency = np.bincount(step2_of_step3, weights=recency[step2_of_step3] * self._recency(
+            self.sorted_times[last], end_times[step2_of_step3]), minlength=len(ends))
         start, stop = self.finder.ranges_before(ends, end_times)
         middle_degree = (middle_ranges[1] - middle_ranges[0])[step1_of_step2]
         allocation = counts * ALLOCATION_SCALE / (middle_degree * np.maximum(stop - start, 1))
         return np.stack([np.bincount(pair_of_step2, weights=weights, minlength=len(companies))
-                         for weights in (counts, allocation)], axis=1)
+                         for weights in (counts, allocation, recency)], axis=1)
 
     def grid(self, at: float) -> "PathGrid":
         """The counts of any company x investor block at time ``at`` (events strictly before it)."""
         before = self.timestamps < at
-        links = sparse.csr_matrix(
-            (np.ones(int(before.sum())), (self.sources[before], self.destinations[before])),
-            shape=(self.n_rows, self.n_rows),
+        endpoints = (self.sources[before], self.destinations[before])
+        links, decayed = (
+            sparse.csr_matrix((weights, endpoints), shape=(self.n_rows, self.n_rows))
+            for weights in (np.ones(int(before.sum())), self._recency(self.timestamps[before], at))
         )
         links.sum_duplicates()
-        return PathGrid(links)
+        decayed.sum_duplicates()
+        return PathGrid(links, decayed)
 
-    def _events_before(self, companies: np.ndarray, investors: np.ndarray, times: np.ndarray) -> np.ndarray:
+    def _pair_events_before(self, companies: np.ndarray, investors: np.ndarray, times: np.ndarray):
+        """The ranges of ``sorted_keys`` holding each pair's events before its time."""
         pair = self._pair_keys(companies, investors) * self.time_stride
-        return (np.searchsorted(self.sorted_keys, pair + self._time_ranks(times), side="left")
-                - np.searchsorted(self.sorted_keys, pair, side="left"))
+        return (np.searchsorted(self.sorted_keys, pair, side="left"),
+                np.searchsorted(self.sorted_keys, pair + self._time_ranks(times), side="left"))
+
+    def _recency(self, event_times: np.ndarray, at) -> np.ndarray:
+        return 0.5 ** ((at - event_times) / self.half_life)
 
     def _pair_keys(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
         return np.asarray(companies, dtype=np.int64) * self.n_rows + np.asarray(investors, dtype=np.int64)
@@ -99,9 +112,11 @@ class PathCounter:
 class PathGrid:
     """The counts of company rows against investor columns at one time (see :meth:`PathCounter.grid`)."""
 
-    def __init__(self, links: sparse.csr_matrix):
-        self.links = links
-        self.links_t = links.T.tocsr()
+    def __init__(self, links: sparse.csr_matrix, decayed: sparse.csr_matrix):
+        """``links``: the event counts of each (company, investor) before the time; ``decayed``: their
+        summed recency weights."""
+        self.links, self.decayed = links, decayed
+        self.links_t, self.decayed_t = links.T.tocsr(), decayed.T.tocsr()
         degree = np.asarray(links.sum(axis=0)).ravel() + np.asarray(links.sum(axis=1)).ravel()
         inverse = sparse.diags(1.0 / np.maximum(degree, 1.0))
         # A with each column (investor j) divided by deg(j), and A^T with each column (company d) by deg(d).
@@ -109,17 +124,20 @@ class PathGrid:
         self.allocation_links_t = (self.links_t @ inverse).tocsr()
 
     def block(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
-        """(2, len(companies), len(investors)) float32 counts (:data:`PATH_FEATURES`)."""
+        """(3, len(companies), len(investors)) float32 counts (:data:`PATH_FEATURES`)."""
         rows, cols = np.asarray(companies, dtype=np.int64), np.asarray(investors, dtype=np.int64)
         ends = self.links[:, cols]
         paths = (self.links[rows] @ self.links_t) @ ends
         allocation = (self.allocation_links[rows] @ self.allocation_links_t) @ ends
-        return np.stack([paths.toarray(), ALLOCATION_SCALE * allocation.toarray()]).astype(np.float32)
+        recency = (self.decayed[rows] @ self.decayed_t) @ self.decayed[:, cols]
+        return np.stack([paths.toarray(), ALLOCATION_SCALE * allocation.toarray(), recency.toarray()]).astype(np.float32)
 
     def pairs(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
-        """(P, 2) float32 counts of the pairs (companies[k], investors[k])."""
+        """(P, 3) float32 counts of the pairs (companies[k], investors[k])."""
         rows, cols = np.asarray(companies, dtype=np.int64), np.asarray(investors, dtype=np.int64)
-        ends = self.links_t[cols]
+        ends, decayed_ends = self.links_t[cols], self.decayed_t[cols]
         paths = (self.links[rows] @ self.links_t).multiply(ends).sum(axis=1)
         allocation = (self.allocation_links[rows] @ self.allocation_links_t).multiply(ends).sum(axis=1)
-        return np.hstack([np.asarray(paths), ALLOCATION_SCALE * np.asarray(allocation)]).astype(np.float32)
+        recency = (self.decayed[rows] @ self.decayed_t).multiply(decayed_ends).sum(axis=1)
+        return np.hstack([np.asarray(paths), ALLOCATION_SCALE * np.asarray(allocation),
+                          np.asarray(recency)]).astype(np.float32)
