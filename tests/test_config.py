@@ -80,6 +80,7 @@ def test_every_setting_declares_a_default_its_constraint_accepts_and_a_help_text
         ({"val_rank_companies": -1}, "val_rank_companies must be an integer >= 0"),
         ({"link_predictor": "dot"}, "link_predictor must be one of mlp, pairwise"),
         ({"walk_dim": 0}, "walk_dim must be an integer >= 1"),
+        ({"path_counts": True}, "path_counts feeds the pairwise scorer, so it needs link_predictor pairwise"),
         ({"activity_features": "no"}, "activity_features must be True or False"),
         ({"train_quantile": 1.0}, r"train_quantile must be a finite number in \(0.0, 1.0\)"),
         ({"train_quantile": 0.9, "val_quantile": 0.8}, "0 < train_quantile < val_quantile < 1"),

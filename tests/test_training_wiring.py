@@ -146,9 +146,10 @@ def test_early_stopping_follows_the_ranking_metric(data_dir, tmp_path, monkeypat
 # ---- the pairwise predictor --------------------------------------------------------------------------------
 
 
-def test_a_pairwise_checkpoint_round_trips_through_the_diagnostic(data_dir, tmp_path):
+@pytest.mark.parametrize("path_counts", [False, True])
+def test_a_pairwise_checkpoint_round_trips_through_the_diagnostic(data_dir, tmp_path, path_counts):
     summary, config = _train(data_dir, tmp_path, "pw", use_memory=True, n_epoch=1, link_predictor="pairwise",
-                             walk_decay_days=90.0)
+                             walk_decay_days=90.0, path_counts=path_counts)
     assert np.isfinite(summary.runs[0].history[0].val_mrr)
     path = summary.runs[0].model_path
     checkpoint = load_checkpoint(path)
@@ -169,6 +170,7 @@ def test_a_pairwise_checkpoint_round_trips_through_the_diagnostic(data_dir, tmp_
     assert diagnosed == pytest.approx(ranking_metrics(rank_candidates(candidates, scorer).ranks, (100, 1000, 10000)))
     model, _ = build_model_from_checkpoint(checkpoint, training.data, None, "cpu")
     assert isinstance(model, PairwiseTGN) and model.walks.config.decay_days == 90.0
+    assert model.path_counts == stored.model.path_counts == path_counts
 
 
 def test_mlp_checkpoints_keep_their_layout(data_dir, tmp_path):
@@ -232,11 +234,13 @@ def test_the_progress_bar_shows_the_last_epochs_validation_ranking(data_dir, tmp
     bar.close()
 
 
-def test_recommend_scores_a_pairwise_checkpoint_as_the_model_does(data_dir, tmp_path):
+@pytest.mark.parametrize("path_counts", [False, True])
+def test_recommend_scores_a_pairwise_checkpoint_as_the_model_does(data_dir, tmp_path, path_counts):
     from tgnrank.eval.checkpoint_scorer import replay_history
     from tgnrank.eval.recommend import recommend_investors
 
-    summary, config = _train(data_dir, tmp_path, "rec", use_memory=True, n_epoch=1, link_predictor="pairwise")
+    summary, config = _train(data_dir, tmp_path, "rec", use_memory=True, n_epoch=1, link_predictor="pairwise",
+                             path_counts=path_counts)
     checkpoint = load_checkpoint(summary.runs[0].model_path)
     data = load_training_data(config).data
     events = data.events
