@@ -136,7 +136,8 @@ def main() -> int:
           f"{'pairwise score':>15} {'pairwise rank':>14} {'peak RSS MiB':>13}")
     for size in (int(part) for part in args.sizes.split(",")):
         output = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads), "--walk_dim", str(args.walk_dim)],
+            [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads),
+             "--walk_dim", str(args.walk_dim)],
             check=True, capture_output=True, text=True,
         ).stdout
         row = json.loads(output.strip().splitlines()[-1])

@@ -210,7 +210,8 @@ class FusedScorer:
                 continue
             if self.log_rates is not None:
                 if self.spilled is None:
-                    self.spilled = SpilledRows(self.features.candidates.n_companies, self.features.candidates.n_investors)
+                    grid = self.features.candidates
+                    self.spilled = SpilledRows(grid.n_companies, grid.n_investors)
                 scores = self._score_rows(first, last)
                 self.spilled.write(first, scores)
                 out[order[inside]] = scores[rows[inside] - first, cols[inside]]

@@ -60,7 +60,9 @@ class PairwiseBlockScorer:
         self.paths = paths
         n_inputs = len(PAIR_TERMS) + (len(PATH_FEATURES) if paths is not None else 0)
         if self.pair_weight.shape[0] != n_inputs:
-            raise ValueError(f"the predictor reads {self.pair_weight.shape[0]} pair inputs, the scorer gives {n_inputs}")
+            raise ValueError(
+                f"the predictor reads {self.pair_weight.shape[0]} pair inputs, the scorer gives {n_inputs}"
+            )
 
     @classmethod
     def from_embeddings(cls, predictor, company_embeddings, investor_embeddings, company_walks, investor_walks,

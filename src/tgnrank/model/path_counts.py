@@ -64,7 +64,8 @@ class PathCounter:
         times = np.broadcast_to(np.asarray(times, dtype=np.float64), companies.shape)
         # c -> j: every event of c before t; j -> d: every event of j before t; d -> i: each event of the pair.
         pair_of_step1, positions = _expand(*self.finder.ranges_before(companies, times))
-        middle, step1_recency = self.finder.neighbors[positions], self._recency(self.finder.times[positions], times[pair_of_step1])
+        middle = self.finder.neighbors[positions]
+        step1_recency = self._recency(self.finder.times[positions], times[pair_of_step1])
         middle_ranges = self.finder.ranges_before(middle, times[pair_of_step1])
         step1_of_step2, positions = _expand(*middle_ranges)
         pair_of_step2 = pair_of_step1[step1_of_step2]
@@ -130,7 +131,8 @@ class PathGrid:
         paths = (self.links[rows] @ self.links_t) @ ends
         allocation = (self.allocation_links[rows] @ self.allocation_links_t) @ ends
         recency = (self.decayed[rows] @ self.decayed_t) @ self.decayed[:, cols]
-        return np.stack([paths.toarray(), ALLOCATION_SCALE * allocation.toarray(), recency.toarray()]).astype(np.float32)
+        counts = [paths.toarray(), ALLOCATION_SCALE * allocation.toarray(), recency.toarray()]
+        return np.stack(counts).astype(np.float32)
 
     def pairs(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
         """(P, 3) float32 counts of the pairs (companies[k], investors[k])."""
