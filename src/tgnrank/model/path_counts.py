@@ -52,8 +52,8 @@ class PathCounter:
         self.timestamps = np.asarray(events.timestamps, dtype=np.float64)
         self.n_rows = finder.n_nodes + 1
         # Events sorted by (company, investor, time): the events of a pair before t are one searchsorted.
-        self.time_stride = np.int64(len(finder._distinct_times) + 1)
-        keys = self._pair_keys(self.sources, self.destinations) * self.time_stride + self._time_ranks(self.timestamps)
+        self.time_stride = np.int64(finder.n_distinct_times + 1)
+        keys = self._pair_keys(self.sources, self.destinations) * self.time_stride + finder.time_ranks(self.timestamps)
         order = np.argsort(keys, kind="stable")
         self.sorted_keys, self.sorted_times = keys[order], self.timestamps[order]
 
@@ -97,17 +97,13 @@ class PathCounter:
         """The ranges of ``sorted_keys`` holding each pair's events before its time."""
         pair = self._pair_keys(companies, investors) * self.time_stride
         return (np.searchsorted(self.sorted_keys, pair, side="left"),
-                np.searchsorted(self.sorted_keys, pair + self._time_ranks(times), side="left"))
+                np.searchsorted(self.sorted_keys, pair + self.finder.time_ranks(times), side="left"))
 
     def _recency(self, event_times: np.ndarray, at) -> np.ndarray:
         return 0.5 ** ((at - event_times) / self.half_life)
 
     def _pair_keys(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
         return np.asarray(companies, dtype=np.int64) * self.n_rows + np.asarray(investors, dtype=np.int64)
-
-    def _time_ranks(self, times: np.ndarray) -> np.ndarray:
-        """Rank of each time among the indexed ones, so that "before t" is "rank below t's"."""
-        return np.searchsorted(self.finder._distinct_times, times, side="left").astype(np.int64)
 
 
 class PathGrid:

@@ -70,12 +70,22 @@ class NeighborFinder:
     def reset_rng(self, seed: int | None) -> None:
         self.rng = np.random.default_rng(seed)
 
+    @property
+    def n_distinct_times(self) -> int:
+        return len(self._distinct_times)
+
+    def time_ranks(self, timestamps) -> np.ndarray:
+        """(N,) int64: how many distinct indexed times lie strictly before each of ``timestamps``, so
+        that "before t" is "rank below t's"."""
+        ranks = np.searchsorted(self._distinct_times, np.asarray(timestamps, dtype=np.float64), side="left")
+        return ranks.astype(np.int64, copy=False)
+
     def ranges_before(self, nodes: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each query, the CSR range ``[start, end)`` of its interactions strictly before its time."""
         nodes = np.asarray(nodes, dtype=np.int64)
         if len(nodes) and (nodes.min() < 0 or nodes.max() > self.n_nodes):
             raise ValueError(f"query node ids must lie in 0..{self.n_nodes}, found {nodes.min()}..{nodes.max()}")
-        time_ranks = np.searchsorted(self._distinct_times, np.asarray(timestamps, dtype=np.float64), side="left")
+        time_ranks = self.time_ranks(timestamps)
         end = np.searchsorted(self._keys, nodes * self._key_stride + time_ranks, side="left")
         return self.offsets[nodes], end
 
