@@ -35,6 +35,16 @@ def unit_rows(features: np.ndarray) -> np.ndarray:
     return features / np.maximum(norms, ZERO_NORM)
 
 
+def expand_ranges(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(owners, positions)``, both (sum of lengths,) int64: every position of the concatenated ranges
+    ``[starts[k], ends[k])`` and the k each came from, without a loop over the ranges."""
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(ends, dtype=np.int64) - starts
+    owners = np.repeat(np.arange(len(starts)), lengths)
+    offsets = np.arange(len(owners)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return owners, starts[owners] + offsets
+
+
 def group_ids(*keys: np.ndarray) -> np.ndarray:
     """``(n,)`` int64 id of each row's tuple of ``keys`` (each ``(n,)``, any dtype), numbered from 0 in
     order of first appearance: rows share an id exactly when all their keys are equal."""

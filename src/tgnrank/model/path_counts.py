@@ -27,16 +27,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from tgnrank.data.arrays import expand_ranges
+
 PATH_FEATURES = ("paths", "allocation", "decayed_paths")
 ALLOCATION_SCALE = 1000.0
-
-
-def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(owner of each position, positions) for the concatenated ranges [starts[k], ends[k])."""
-    lengths = ends - starts
-    owners = np.repeat(np.arange(len(starts)), lengths)
-    offsets = np.cumsum(lengths) - lengths
-    return owners, starts[owners] + np.arange(int(lengths.sum())) - offsets[owners]
 
 
 class PathCounter:
@@ -63,15 +57,15 @@ class PathCounter:
         investors = np.asarray(investors, dtype=np.int64)
         times = np.broadcast_to(np.asarray(times, dtype=np.float64), companies.shape)
         # c -> j: every event of c before t; j -> d: every event of j before t; d -> i: each event of the pair.
-        pair_of_step1, positions = _expand(*self.finder.ranges_before(companies, times))
+        pair_of_step1, positions = expand_ranges(*self.finder.ranges_before(companies, times))
         middle = self.finder.neighbors[positions]
         step1_recency = self._recency(self.finder.times[positions], times[pair_of_step1])
         middle_ranges = self.finder.ranges_before(middle, times[pair_of_step1])
-        step1_of_step2, positions = _expand(*middle_ranges)
+        step1_of_step2, positions = expand_ranges(*middle_ranges)
         pair_of_step2 = pair_of_step1[step1_of_step2]
         ends, end_times = self.finder.neighbors[positions], times[pair_of_step2]
         recency = step1_recency[step1_of_step2] * self._recency(self.finder.times[positions], end_times)
-        step2_of_step3, last = _expand(*self._pair_events_before(ends, investors[pair_of_step2], end_times))
+        step2_of_step3, last = expand_ranges(*self._pair_events_before(ends, investors[pair_of_step2], end_times))
         counts = np.bincount(step2_of_step3, minlength=len(ends)).astype(np.float64)
         recency = np.bincount(step2_of_step3, weights=recency[step2_of_step3] * self._recency(
             self.sorted_times[last], end_times[step2_of_step3]), minlength=len(ends))

@@ -32,7 +32,7 @@ import numbers
 
 import numpy as np
 
-from tgnrank.data.arrays import distinct
+from tgnrank.data.arrays import distinct, expand_ranges
 from tgnrank.data.events import Interactions
 from tgnrank.errors import ConfigError
 # The split modules, not tgnrank.sampling.negatives: that one imports the factory, which imports this module.
@@ -132,11 +132,7 @@ class LinksBefore:
         """Every (row, pool position) with ``companies[row]`` linked to that investor before t, flat (L,)."""
         keys = self.pairs.keys
         base = np.asarray(companies, dtype=np.int64) * self.n_pool
-        first = np.searchsorted(keys, base)
-        lengths = np.searchsorted(keys, base + self.n_pool) - first
-        rows = np.repeat(np.arange(len(base)), lengths)
-        offsets = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        index = first[rows] + offsets
+        rows, index = expand_ranges(np.searchsorted(keys, base), np.searchsorted(keys, base + self.n_pool))
         keep = self.first_times[index] < t
         return rows[keep], (keys[index] - base[rows])[keep]
 
