@@ -57,8 +57,8 @@ def test_a_small_graph_counts_its_paths_as_by_hand():
     np.testing.assert_array_equal(counts[:, 0], [0, 2, 0, 5, 1])
     # After 4, j7 has 3 events, c2 3 and c1 1: each 1 -> 7 -> 2 -> 8 path weighs 1000 / (3 * 3).
     np.testing.assert_allclose(counts[:, 1], [0, 2000 / 9, 0, 1000 / 3 + 4 * 1000 / 9, 1000], rtol=1e-12)
-    grid = counter.grid(4.5)
-    block = grid.block(np.array([1, 3]), np.array([7, 8, 9]))
+    grid = counter.grid(4.5, np.array([1, 3]), np.array([7, 8, 9]))
+    block = grid.block(0, 2)
     np.testing.assert_array_equal(block[0], [[5, 2, 0], [0, 0, 1]])
     np.testing.assert_allclose(block[1], [[1000 / 3 + 4000 / 9, 2000 / 9, 0], [0, 0, 1000]], rtol=1e-6)
     # Recency at 4.5 with a half-life of 4: the path 1 -7- 2 -7- 2 -8 with j7's events at 2 and 3.
@@ -76,10 +76,10 @@ def test_pair_and_grid_counts_equal_the_definition_on_random_graphs(seed):
         expected = np.array([_by_hand(sources, destinations, times, c, i, at) for c, i in zip(companies, investors)])
         np.testing.assert_allclose(counter.pairs(companies, investors, np.full(len(companies), at)), expected,
                                    rtol=1e-12)
-        grid = counter.grid(at)
-        block = grid.block(np.arange(1, N_COMPANIES + 1), np.arange(N_COMPANIES + 1, N_NODES + 1))
+        grid = counter.grid(at, np.arange(1, N_COMPANIES + 1), np.arange(N_COMPANIES + 1, N_NODES + 1))
+        block = grid.block(0, N_COMPANIES)
         np.testing.assert_allclose(block.reshape(3, -1).T, expected, rtol=1e-6)
-        np.testing.assert_allclose(grid.pairs(companies, investors), expected, rtol=1e-6)
+        np.testing.assert_allclose(grid.pairs(companies - 1, investors - N_COMPANIES - 1), expected, rtol=1e-6)
 
 
 def test_events_at_or_after_the_time_change_no_count():

@@ -3,12 +3,12 @@
 The predictor's pre-activation for (c, i) is ``p[c] + q[i] + r(c, i)``: ``p``, ``q`` the node
 projections of ``fc1`` (computed once per node), ``r = Wp signed_log1p(e(c, i))`` its pair part,
 ``e`` the walk encoding (followed, with ``--path_counts``, by the pair's exact path counts, which
-:class:`GridPaths` forms for a stripe with sparse products). For a stripe of companies the encodings
-of every investor are one (rows x d) @ (d x investors) product per term of
+:class:`~tgnrank.model.path_counts.PathGrid` forms for a stripe with sparse products). For a stripe of
+companies the encodings of every investor are one (rows x d) @ (d x investors) product per term of
 :data:`~tgnrank.model.walks.PAIR_TERMS`; the hidden
 layer is then formed tile by tile (one company x ``TILE_COLS`` investors, a buffer that stays in cache) with
 relu(x + q) = q + max(x, -q), so ``w . q`` is paid once per investor. Memory beyond the inputs: one
-stripe of encodings (``TILE_ROWS`` x investors x 6 or 8 floats) and one tile per thread. Every investor's walk
+stripe of encodings (``TILE_ROWS`` x investors x 6 floats, 9 with the path counts) and one tile per thread. Every investor's walk
 vectors are read from memory once per stripe, so the stripe is tall: at 10M candidates on 2 cores,
 64 rows scored 1.42x the pairs/s of 16 with ``walk_dim`` 512 and 1.09x with 32
 (``benchmarks/diagnostic_throughput.py`` grids, medians of 4 alternating passes). The products run with one
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
-from tgnrank.model.path_counts import PATH_FEATURES
+from tgnrank.model.path_counts import PATH_FEATURES, PathGrid
 from tgnrank.model.walks import PAIR_TERMS
 from tgnrank.parallel import fill_rows_in_threads
 
@@ -43,7 +43,7 @@ class PairwiseBlockScorer:
     """
 
     def __init__(self, predictor, company_projections, investor_projections, company_walks, investor_walks,
-                 threads: int | None = None, paths: "GridPaths | None" = None):
+                 threads: int | None = None, paths: PathGrid | None = None):
         def array(values) -> np.ndarray:
             return np.ascontiguousarray(torch.as_tensor(values).detach().cpu().numpy(), dtype=np.float32)
 
@@ -66,7 +66,7 @@ class PairwiseBlockScorer:
 
     @classmethod
     def from_embeddings(cls, predictor, company_embeddings, investor_embeddings, company_walks, investor_walks,
-                        threads: int | None = None, paths: "GridPaths | None" = None) -> "PairwiseBlockScorer":
+                        threads: int | None = None, paths: PathGrid | None = None) -> "PairwiseBlockScorer":
         """Project ``company_embeddings (C, dim)`` and ``investor_embeddings (I, dim)`` with ``predictor`` first."""
         with torch.no_grad():
             sources = predictor.project_sources(company_embeddings)
@@ -82,7 +82,7 @@ class PairwiseBlockScorer:
             company_embeddings = model.compute_node_embeddings(companies, np.full(len(companies), at), n_neighbors)
             investor_embeddings = model.compute_node_embeddings(investors, np.full(len(investors), at), n_neighbors)
             company_walks, investor_walks = model.walk_vectors(companies, at), model.walk_vectors(investors, at)
-        paths = GridPaths(model.path_counter().grid(at), companies, investors) if model.path_counts else None
+        paths = model.path_counter().grid(at, companies, investors) if model.path_counts else None
         return cls.from_embeddings(
             model.link_predictor, company_embeddings, investor_embeddings, company_walks, investor_walks, threads, paths
         )
@@ -135,22 +135,6 @@ class PairwiseBlockScorer:
                     np.maximum(tile, self.negated_destinations[first_col:last_col], out=tile)
                     np.matmul(tile, self.head, out=target[first_col:last_col])
                 target += self.destination_terms
-
-
-class GridPaths:
-    """Exact path counts (:class:`~tgnrank.model.path_counts.PathGrid`) addressed by grid rows and
-    columns: row r is company ``companies[r]``, column k investor ``investors[k]``."""
-
-    def __init__(self, grid, companies, investors):
-        self.grid = grid
-        self.companies = np.asarray(companies, dtype=np.int64)
-        self.investors = np.asarray(investors, dtype=np.int64)
-
-    def block(self, row_start: int, row_stop: int) -> np.ndarray:
-        return self.grid.block(self.companies[row_start:row_stop], self.investors)
-
-    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return self.grid.pairs(self.companies[rows], self.investors[cols])
 
 
 @functools.cache

@@ -75,8 +75,9 @@ class PathCounter:
         return np.stack([np.bincount(pair_of_step2, weights=weights, minlength=len(companies))
                          for weights in (counts, allocation, recency)], axis=1)
 
-    def grid(self, at: float) -> "PathGrid":
-        """The counts of any company x investor block at time ``at`` (events strictly before it)."""
+    def grid(self, at: float, companies: np.ndarray, investors: np.ndarray) -> "PathGrid":
+        """The counts of the grid of ``companies`` (rows) x ``investors`` (columns) at time ``at`` (events
+        strictly before it)."""
         before = self.timestamps < at
         endpoints = (self.sources[before], self.destinations[before])
         links, decayed = (
@@ -85,7 +86,7 @@ class PathCounter:
         )
         links.sum_duplicates()
         decayed.sum_duplicates()
-        return PathGrid(links, decayed)
+        return PathGrid(links, decayed, companies, investors)
 
     def _pair_events_before(self, companies: np.ndarray, investors: np.ndarray, times: np.ndarray):
         """The ranges of ``sorted_keys`` holding each pair's events before its time."""
@@ -101,35 +102,41 @@ class PathCounter:
 
 
 class PathGrid:
-    """The counts of company rows against investor columns at one time (see :meth:`PathCounter.grid`)."""
+    """The counts of a candidate grid at one time (see :meth:`PathCounter.grid`): row r is company
+    ``companies[r]``, column k investor ``investors[k]``."""
 
-    def __init__(self, links: sparse.csr_matrix, decayed: sparse.csr_matrix):
+    def __init__(self, links: sparse.csr_matrix, decayed: sparse.csr_matrix, companies, investors):
         """``links``: the event counts of each (company, investor) before the time; ``decayed``: their
         summed recency weights."""
+        self.companies = np.asarray(companies, dtype=np.int64)
+        investors = np.asarray(investors, dtype=np.int64)
         self.links, self.decayed = links, decayed
-        self.links_t, self.decayed_t = links.T.tocsr(), decayed.T.tocsr()
+        links_t, decayed_t = links.T.tocsr(), decayed.T.tocsr()
         degree = np.asarray(links.sum(axis=0)).ravel() + np.asarray(links.sum(axis=1)).ravel()
         inverse = sparse.diags(1.0 / np.maximum(degree, 1.0))
         # A with each column (investor j) divided by deg(j), and A^T with each column (company d) by deg(d).
         self.allocation_links = (links @ inverse).tocsr()
-        self.allocation_links_t = (self.links_t @ inverse).tocsr()
+        # The two middle steps, then the grid's investors: computed once, every block reuses them.
+        self.links_t, self.decayed_t, self.allocation_links_t = links_t, decayed_t, (links_t @ inverse).tocsr()
+        self.ends, self.decayed_ends = links[:, investors].tocsc(), decayed[:, investors].tocsc()
+        self.end_rows, self.decayed_end_rows = links_t[investors], decayed_t[investors]
 
-    def block(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
-        """(3, len(companies), len(investors)) float32 counts (:data:`PATH_FEATURES`)."""
-        rows, cols = np.asarray(companies, dtype=np.int64), np.asarray(investors, dtype=np.int64)
-        ends = self.links[:, cols]
-        paths = (self.links[rows] @ self.links_t) @ ends
-        allocation = (self.allocation_links[rows] @ self.allocation_links_t) @ ends
-        recency = (self.decayed[rows] @ self.decayed_t) @ self.decayed[:, cols]
+    def block(self, row_start: int, row_stop: int) -> np.ndarray:
+        """(3, rows, investors) float32 counts (:data:`PATH_FEATURES`) of grid rows [row_start, row_stop)."""
+        rows = self.companies[row_start:row_stop]
+        paths = (self.links[rows] @ self.links_t) @ self.ends
+        allocation = (self.allocation_links[rows] @ self.allocation_links_t) @ self.ends
+        recency = (self.decayed[rows] @ self.decayed_t) @ self.decayed_ends
         counts = [paths.toarray(), ALLOCATION_SCALE * allocation.toarray(), recency.toarray()]
         return np.stack(counts).astype(np.float32)
 
-    def pairs(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
-        """(P, 3) float32 counts of the pairs (companies[k], investors[k])."""
-        rows, cols = np.asarray(companies, dtype=np.int64), np.asarray(investors, dtype=np.int64)
-        ends, decayed_ends = self.links_t[cols], self.decayed_t[cols]
-        paths = (self.links[rows] @ self.links_t).multiply(ends).sum(axis=1)
-        allocation = (self.allocation_links[rows] @ self.allocation_links_t).multiply(ends).sum(axis=1)
-        recency = (self.decayed[rows] @ self.decayed_t).multiply(decayed_ends).sum(axis=1)
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(P, 3) float32 counts of the grid cells (rows[k], cols[k])."""
+        companies = self.companies[np.asarray(rows, dtype=np.int64)]
+        cols = np.asarray(cols, dtype=np.int64)
+        ends, decayed_ends = self.end_rows[cols], self.decayed_end_rows[cols]
+        paths = (self.links[companies] @ self.links_t).multiply(ends).sum(axis=1)
+        allocation = (self.allocation_links[companies] @ self.allocation_links_t).multiply(ends).sum(axis=1)
+        recency = (self.decayed[companies] @ self.decayed_t).multiply(decayed_ends).sum(axis=1)
         return np.hstack([np.asarray(paths), ALLOCATION_SCALE * np.asarray(allocation),
                           np.asarray(recency)]).astype(np.float32)
