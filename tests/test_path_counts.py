@@ -1,10 +1,11 @@
-"""Exact company - investor - company - investor path counts: by hand, per pair and per grid, causal."""
+"""Exact company - investor - company - investor path counts and random-walk probabilities: by hand, per
+pair and per grid, causal."""
 
 import numpy as np
 import pytest
 
 from tgnrank.data.events import Interactions
-from tgnrank.model.path_counts import PathCounter
+from tgnrank.model.path_counts import COUNT_FEATURES, WALK_SCALE, PathCounter
 from tgnrank.sampling.neighbors import NeighborFinder
 
 N_COMPANIES, N_INVESTORS = 6, 5
@@ -37,6 +38,46 @@ def _by_hand(sources, destinations, times, company, investor, at) -> tuple[float
             sum(weight(ts) for _, _, ts in paths))
 
 
+def _walks_by_hand(sources, destinations, times, company, investor, at) -> tuple[float, float]:
+    """WALK_SCALE times the probability that a walk from ``company`` over the distinct links before
+    ``at``, each step to a uniformly drawn partner, stands on ``investor`` after 3 and after 5 steps."""
+    partners = {}
+    for c, i in {(c, i) for c, i, t in zip(sources, destinations, times) if t < at}:
+        partners.setdefault(c, []).append(i)
+        partners.setdefault(i, []).append(c)
+
+    def probability(node, target, steps):
+        if steps == 0:
+            return float(node == target)
+        return sum(probability(other, target, steps - 1) for other in partners.get(node, [])) / max(
+            len(partners.get(node, [])), 1)
+
+    return (WALK_SCALE * probability(company, investor, 3), WALK_SCALE * probability(company, investor, 5))
+
+
+def test_a_small_graph_walks_as_by_hand():
+    # At 4.5 the distinct links are c1-j7, c2-j7, c2-j8, c3-j9 (the follow-on (2, 7) counts once).
+    sources, destinations, times = [1, 2, 2, 2, 3], [7, 7, 7, 8, 9], [1.0, 2.0, 3.0, 4.0, 4.0]
+    counter = PathCounter(_finder(sources, destinations, times), HALF_LIFE)
+    walks = counter.pairs(np.array([1, 1, 3]), np.array([8, 7, 9]), np.full(3, 4.5))[:, len(COUNT_FEATURES):]
+    # 1 -> 8 in 3 steps: 1 -7- 2 -8, probability 1 * 1/2 * 1/2. In 5 steps the last is 2 -> 8 (1/2) after
+    # reaching c2 from j7 (3-step probability 1/2 + 1/4, then 1/2) or from j8 (1/4, then 1).
+    # 1 -> 7 in 3 steps: back through c1 (1/2) or on through c2 (1/2 * 1/2). In 5: after 4 steps on c1
+    # (3/4 * 1/2) or on c2 (3/4 * 1/2 + 1/4), then to j7 with 1 or 1/2. c3 - j9 is a pair alone.
+    np.testing.assert_allclose(walks / WALK_SCALE, [[1 / 4, 3 / 4 * 1 / 2 * 1 / 2 + 1 / 4 * 1 / 2],
+                                                    [3 / 4, 3 / 8 + 5 / 8 * 1 / 2], [1, 1]], rtol=1e-12)
+
+
+def test_walks_of_a_batch_are_those_at_its_earliest_time():
+    sources, destinations, times = _random_events(4)
+    counter = PathCounter(_finder(sources, destinations, times), HALF_LIFE)
+    companies, investors = np.array([1, 2, 3, 4]), np.array([7, 8, 9, 10])
+    mixed = counter.pairs(companies, investors, np.array([9.0, 5.0, 7.0, 11.0]))
+    at_start = counter.pairs(companies, investors, np.full(4, 5.0))
+    np.testing.assert_array_equal(mixed[:, len(COUNT_FEATURES):], at_start[:, len(COUNT_FEATURES):])
+    assert np.any(mixed[:, 0] != at_start[:, 0]) or np.any(mixed[:, 2] != at_start[:, 2])
+
+
 def _random_events(seed: int, n: int = 60):
     rng = np.random.default_rng(seed)
     sources = rng.integers(1, N_COMPANIES + 1, n)
@@ -48,7 +89,7 @@ def _random_events(seed: int, n: int = 60):
 def test_a_small_graph_counts_its_paths_as_by_hand():
     # c1 - j7 - c2 - j8: one path 1 -> 8 once all three events exist; j7 funded c2 twice (a follow-on).
     sources, destinations, times = [1, 2, 2, 2, 3], [7, 7, 7, 8, 9], [1.0, 2.0, 3.0, 4.0, 4.0]
-    counter = PathCounter(_finder(sources, destinations, times), HALF_LIFE)
+    counter = PathCounter(_finder(sources, destinations, times), HALF_LIFE, walks=False)
     companies, investors = np.array([1, 1, 1, 1, 3]), np.array([8, 8, 8, 7, 9])
     at = np.array([4.0, 4.5, 2.5, 10.0, 10.0])
     # Before 4 the event (2, 8) is missing; after it, 1 * 2 * 1 paths; before 2.5 only one (2, 7) event
@@ -73,13 +114,20 @@ def test_pair_and_grid_counts_equal_the_definition_on_random_graphs(seed):
     companies = np.repeat(np.arange(1, N_COMPANIES + 1), N_INVESTORS)
     investors = np.tile(np.arange(N_COMPANIES + 1, N_NODES + 1), N_COMPANIES)
     for at in (0.0, 5.0, 5.5, 11.0, 99.0):
-        expected = np.array([_by_hand(sources, destinations, times, c, i, at) for c, i in zip(companies, investors)])
+        expected = np.array([_by_hand(sources, destinations, times, c, i, at) + _walks_by_hand(sources, destinations,
+                                                                                                times, c, i, at)
+                             for c, i in zip(companies, investors)])
         np.testing.assert_allclose(counter.pairs(companies, investors, np.full(len(companies), at)), expected,
                                    rtol=1e-12)
         grid = counter.grid(at, np.arange(1, N_COMPANIES + 1), np.arange(N_COMPANIES + 1, N_NODES + 1))
         block = grid.block(0, N_COMPANIES)
-        np.testing.assert_allclose(block.reshape(3, -1).T, expected, rtol=1e-6)
+        np.testing.assert_allclose(block.reshape(5, -1).T, expected, rtol=1e-6)
         np.testing.assert_allclose(grid.pairs(companies - 1, investors - N_COMPANIES - 1), expected, rtol=1e-6)
+        counts_alone = PathCounter(counter.finder, HALF_LIFE, walks=False)
+        np.testing.assert_allclose(counts_alone.pairs(companies, investors, np.full(len(companies), at)),
+                                   expected[:, : len(COUNT_FEATURES)], rtol=1e-12)
+        grid = counts_alone.grid(at, np.arange(1, N_COMPANIES + 1), np.arange(N_COMPANIES + 1, N_NODES + 1))
+        np.testing.assert_allclose(grid.block(0, N_COMPANIES).reshape(3, -1).T, expected[:, :3], rtol=1e-6)
 
 
 def test_events_at_or_after_the_time_change_no_count():

@@ -19,11 +19,13 @@ from tgnrank.eval.scoring import ModelScorer, model_scorer_from_checkpoint, rank
 from tgnrank.eval.metrics import ranking_metrics
 from tgnrank.model.pairwise_scoring import PairwiseBlockScorer
 from tgnrank.model.pairwise_tgn import PairwiseTGN
+from tgnrank.model.path_counts import COUNT_FEATURES
+from tgnrank.model.walks import N_PAIR_FEATURES
 from tgnrank.sampling.activity_negatives import DegreeNegativeSampler, RecentNegativeSampler
 from tgnrank.sampling.hard import BatchedHardNegativeSampler
 from tgnrank.train import epochs, runs
-from tgnrank.train.checkpoint import build_model_from_checkpoint, load_checkpoint
-from tgnrank.train.config import TrainConfig
+from tgnrank.train.checkpoint import FORMAT_VERSION, build_model_from_checkpoint, load_checkpoint
+from tgnrank.train.config import TrainConfig, upgrade_flat_config
 from tgnrank.train.model_setup import build_neighbor_finder, build_training_model
 from tgnrank.train.outputs import RunPaths
 from tgnrank.train.steps import train_epoch, training_sampler
@@ -146,10 +148,10 @@ def test_early_stopping_follows_the_ranking_metric(data_dir, tmp_path, monkeypat
 # ---- the pairwise predictor --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path_counts", [False, True])
-def test_a_pairwise_checkpoint_round_trips_through_the_diagnostic(data_dir, tmp_path, path_counts):
+@pytest.mark.parametrize("path_counts, path_walks", [(False, True), (True, False), (True, True)])
+def test_a_pairwise_checkpoint_round_trips_through_the_diagnostic(data_dir, tmp_path, path_counts, path_walks):
     summary, config = _train(data_dir, tmp_path, "pw", use_memory=True, n_epoch=1, link_predictor="pairwise",
-                             walk_decay_days=90.0, path_counts=path_counts)
+                             walk_decay_days=90.0, path_counts=path_counts, path_walks=path_walks)
     assert np.isfinite(summary.runs[0].history[0].val_mrr)
     path = summary.runs[0].model_path
     checkpoint = load_checkpoint(path)
@@ -171,6 +173,19 @@ def test_a_pairwise_checkpoint_round_trips_through_the_diagnostic(data_dir, tmp_
     model, _ = build_model_from_checkpoint(checkpoint, training.data, None, "cpu")
     assert isinstance(model, PairwiseTGN) and model.walks.config.decay_days == 90.0
     assert model.path_counts == stored.model.path_counts == path_counts
+    assert model.path_walks == (path_counts and path_walks)
+
+
+def test_a_path_count_checkpoint_from_before_the_walk_probabilities_loads_with_the_counts_alone(data_dir, tmp_path):
+    summary, config = _train(data_dir, tmp_path, "counts", use_memory=True, n_epoch=1, link_predictor="pairwise",
+                             path_counts=True, path_walks=False)
+    checkpoint = load_checkpoint(summary.runs[0].model_path)
+    del checkpoint["config"]["path_walks"]  # as the code before the setting wrote it
+    training = load_training_data(config)
+    model, stored = build_model_from_checkpoint(checkpoint, training.data, None, "cpu")
+    assert stored.model.path_counts and not stored.model.path_walks and not model.path_walks
+    assert model.link_predictor.n_pair == N_PAIR_FEATURES + len(COUNT_FEATURES)
+    assert upgrade_flat_config({"path_counts": False}, FORMAT_VERSION)["path_walks"]  # it changes nothing there
 
 
 def test_mlp_checkpoints_keep_their_layout(data_dir, tmp_path):

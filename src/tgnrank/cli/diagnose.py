@@ -184,14 +184,14 @@ def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None =
     """Without --auto_detect_params the model flags (given or defaulted) must equal the checkpoint's
     (``stored``: its upgraded configuration, by flat name).
 
-    A setting added after checkpoint format 1 (:data:`VERSION_1_SETTINGS`) that is not given follows
+    A setting added after checkpoint format 1 (:data:`LATER_SETTINGS`) that is not given follows
     the checkpoint: a command written before the setting existed cannot spell it, and its default may
     have changed since the checkpoint was written.
 
     ``path`` names the checkpoint in the message when several are checked.
     """
     from tgnrank.eval.diagnostic import checkpoint_mismatches
-    from tgnrank.train.config import VERSION_1_SETTINGS, TrainConfig
+    from tgnrank.train.config import LATER_SETTINGS, TrainConfig
 
     defaults = TrainConfig()
     given = {name: getattr(args, name) for name in model_flags() if getattr(args, name) is not None}
@@ -200,7 +200,7 @@ def check_model_flags(args: argparse.Namespace, stored: dict, path: str | None =
         for name, line in checkpoint_mismatches(stored, given).items():
             logger.warning("ignoring %s (--auto_detect_params uses %s configuration)", spell_as_flags(line, (name,)), which)
         return
-    unspoken = {name: stored[name] for name in VERSION_1_SETTINGS if name in stored}
+    unspoken = {name: stored[name] for name in LATER_SETTINGS if name in stored}
     requested = {name: given.get(name, unspoken.get(name, getattr(defaults, name))) for name in model_flags()}
     mismatches = checkpoint_mismatches(stored, requested)
     if mismatches:

@@ -77,6 +77,9 @@ class ModelConfig(Section):
     path_counts: bool = setting(False, Boolean(),
                                 "also feed the pairwise scorer the pair's exact company-investor-company-investor "
                                 "path count before the prediction's time")
+    path_walks: bool = setting(True, Boolean(),
+                               "with --path_counts, also feed the 3- and 5-step random-walk probabilities from the "
+                               "company to the investor over the distinct links before the batch")
 
     @property
     def embedding_dim(self) -> int:

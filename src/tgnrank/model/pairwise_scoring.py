@@ -2,13 +2,14 @@
 
 The predictor's pre-activation for (c, i) is ``p[c] + q[i] + r(c, i)``: ``p``, ``q`` the node
 projections of ``fc1`` (computed once per node), ``r = Wp signed_log1p(e(c, i))`` its pair part,
-``e`` the walk encoding (followed, with ``--path_counts``, by the pair's exact path counts, which
+``e`` the walk encoding (followed, with ``--path_counts``, by the pair's exact path counts and walk
+probabilities, which
 :class:`~tgnrank.model.path_counts.PathGrid` forms for a stripe with sparse products). For a stripe of
 companies the encodings of every investor are one (rows x d) @ (d x investors) product per term of
 :data:`~tgnrank.model.walks.PAIR_TERMS`; the hidden
 layer is then formed tile by tile (one company x ``TILE_COLS`` investors, a buffer that stays in cache) with
 relu(x + q) = q + max(x, -q), so ``w . q`` is paid once per investor. Memory beyond the inputs: one
-stripe of encodings (``TILE_ROWS`` x investors x 6 floats, 9 with the path counts) and one tile per thread. Every investor's walk
+stripe of encodings (``TILE_ROWS`` x investors x 6 floats, 11 with the path inputs) and one tile per thread. Every investor's walk
 vectors are read from memory once per stripe, so the stripe is tall: at 10M candidates on 2 cores,
 64 rows scored 1.42x the pairs/s of 16 with ``walk_dim`` 512 and 1.09x with 32
 (``benchmarks/diagnostic_throughput.py`` grids, medians of 4 alternating passes). The products run with one
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
-from tgnrank.model.path_counts import PATH_FEATURES, PathGrid
+from tgnrank.model.path_counts import PathGrid
 from tgnrank.model.walks import PAIR_TERMS
 from tgnrank.parallel import fill_rows_in_threads
 
@@ -58,7 +59,7 @@ class PairwiseBlockScorer:
         self.right_t = np.ascontiguousarray(array(investor_walks).transpose(0, 2, 1))  # (4, d, I)
         self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
         self.paths = paths
-        n_inputs = len(PAIR_TERMS) + (len(PATH_FEATURES) if paths is not None else 0)
+        n_inputs = len(PAIR_TERMS) + (paths.n_features if paths is not None else 0)
         if self.pair_weight.shape[0] != n_inputs:
             raise ValueError(
                 f"the predictor reads {self.pair_weight.shape[0]} pair inputs, the scorer gives {n_inputs}"

@@ -17,7 +17,7 @@ from tgnrank.model.link_predictor import PairwiseLinkPredictor
 from tgnrank.model.memory import MemoryBackup
 from tgnrank.model.tgn import TGN
 from tgnrank.model.walks import N_PAIR_FEATURES, TemporalWalks, WalkBackup, WalkConfig
-from tgnrank.model.path_counts import PATH_FEATURES, PathCounter
+from tgnrank.model.path_counts import PathCounter, path_features
 
 WALK_PREFIX = "walks."
 
@@ -34,7 +34,8 @@ class StateBackup:
 class PairwiseTGN(TGN):
     """:class:`TGN` with walk encodings; ``walks`` sets their dimension, half-life and seed. With
     ``path_counts`` the predictor also reads the pair's exact path counts
-    (:mod:`tgnrank.model.path_counts`) from the neighbour finder in use, after the walk encoding.
+    (:mod:`tgnrank.model.path_counts`) from the neighbour finder in use, after the walk encoding, and
+    with ``path_walks`` the random-walk probabilities after them.
 
     The other arguments are TGN's. ``state_dict`` holds the walks' random projection
     (``walks.base``) beside the weights; :meth:`memory_state_dict` adds the walk state under keys
@@ -42,19 +43,20 @@ class PairwiseTGN(TGN):
     """
 
     def __init__(self, config, node_features, edge_features, neighbor_finder, device="cpu",
-                 walks: WalkConfig | None = None, path_counts: bool = False, **options):
+                 walks: WalkConfig | None = None, path_counts: bool = False, path_walks: bool = True,
+                 **options):
         super().__init__(config, node_features, edge_features, neighbor_finder, device, **options)
         self.walks = TemporalWalks(self.n_node_rows, walks if walks is not None else WalkConfig())
-        self.path_counts = bool(path_counts)
+        self.path_counts, self.path_walks = bool(path_counts), bool(path_counts and path_walks)
         self._path_counter = None
-        n_pair = N_PAIR_FEATURES + (len(PATH_FEATURES) if self.path_counts else 0)
+        n_pair = N_PAIR_FEATURES + (len(path_features(self.path_walks)) if self.path_counts else 0)
         self.link_predictor = PairwiseLinkPredictor(config.embedding_dim, n_pair)
         self.to(self.device)
 
     def path_counter(self) -> PathCounter:
         """The path counts of the neighbour finder in use (rebuilt when another is set)."""
         if self._path_counter is None or self._path_counter.finder is not self.neighbor_finder:
-            self._path_counter = PathCounter(self.neighbor_finder, self.walks.config.decay_days)
+            self._path_counter = PathCounter(self.neighbor_finder, self.walks.config.decay_days, self.path_walks)
         return self._path_counter
 
     def compute_edge_logits(self, sources, destinations, negatives, timestamps, edge_idxs, n_neighbors: int):

@@ -29,18 +29,27 @@ from scipy import sparse
 
 from tgnrank.data.arrays import expand_ranges
 
-PATH_FEATURES = ("paths", "allocation", "decayed_paths")
+COUNT_FEATURES = ("paths", "allocation", "decayed_paths")
+WALK_FEATURES = ("walk3", "walk5")
 ALLOCATION_SCALE = 1000.0
+WALK_SCALE = 1e6
+
+
+def path_features(walks: bool) -> tuple[str, ...]:
+    """The names of the path inputs, in order: the counts, then (``walks``) the walk probabilities."""
+    return COUNT_FEATURES + (WALK_FEATURES if walks else ())
 
 
 class PathCounter:
     """``paths_t(c, i)`` over the events that ``finder`` (a
-    :class:`~tgnrank.sampling.neighbors.NeighborFinder` built from interactions) indexes."""
+    :class:`~tgnrank.sampling.neighbors.NeighborFinder` built from interactions) indexes; with ``walks``
+    the walk probabilities (:class:`WalkProbabilities`) follow the counts."""
 
-    def __init__(self, finder, half_life: float):
+    def __init__(self, finder, half_life: float, walks: bool = True):
         if finder.events is None:
             raise ValueError("path counts need a neighbour finder built from interactions (from_interactions)")
         self.finder, self.half_life = finder, float(half_life)
+        self.features = path_features(walks)
         events = finder.events
         self.sources, self.destinations = events.sources, events.destinations
         self.timestamps = np.asarray(events.timestamps, dtype=np.float64)
@@ -50,9 +59,11 @@ class PathCounter:
         keys = self._pair_keys(self.sources, self.destinations) * self.time_stride + finder.time_ranks(self.timestamps)
         order = np.argsort(keys, kind="stable")
         self.sorted_keys, self.sorted_times = keys[order], self.timestamps[order]
+        self._walks = None
 
     def pairs(self, companies, investors, times) -> np.ndarray:
-        """(P, 3) float64 counts (:data:`PATH_FEATURES`) of the pairs (companies[k], investors[k]) at ``times[k]``."""
+        """(P, len(features)) float64 inputs of the pairs (companies[k], investors[k]): the counts at
+        ``times[k]``, the walk probabilities at the earliest of ``times`` (the start of a training batch)."""
         companies = np.asarray(companies, dtype=np.int64)
         investors = np.asarray(investors, dtype=np.int64)
         times = np.broadcast_to(np.asarray(times, dtype=np.float64), companies.shape)
@@ -72,8 +83,21 @@ class PathCounter:
         start, stop = self.finder.ranges_before(ends, end_times)
         middle_degree = (middle_ranges[1] - middle_ranges[0])[step1_of_step2]
         allocation = counts * ALLOCATION_SCALE / (middle_degree * np.maximum(stop - start, 1))
-        return np.stack([np.bincount(pair_of_step2, weights=weights, minlength=len(companies))
-                         for weights in (counts, allocation, recency)], axis=1)
+        exact = np.stack([np.bincount(pair_of_step2, weights=weights, minlength=len(companies))
+                          for weights in (counts, allocation, recency)], axis=1)
+        if len(self.features) == len(COUNT_FEATURES):
+            return exact
+        if len(companies) == 0:
+            return np.zeros((0, len(self.features)))
+        return np.hstack([exact, self.walks_at(float(times.min())).pairs(companies, investors)])
+
+    def walks_at(self, at: float) -> "WalkProbabilities":
+        """The walk probabilities of the graph of the events strictly before ``at`` (the last one is kept:
+        a batch asks for its positives, then for its negatives)."""
+        if self._walks is None or self._walks.at != at:
+            before = self.timestamps < at
+            self._walks = WalkProbabilities(self.sources[before], self.destinations[before], self.n_rows, at)
+        return self._walks
 
     def grid(self, at: float, companies: np.ndarray, investors: np.ndarray) -> "PathGrid":
         """The counts of the grid of ``companies`` (rows) x ``investors`` (columns) at time ``at`` (events
@@ -86,7 +110,8 @@ class PathCounter:
         )
         links.sum_duplicates()
         decayed.sum_duplicates()
-        return PathGrid(links, decayed, companies, investors)
+        walks = self.walks_at(at) if len(self.features) > len(COUNT_FEATURES) else None
+        return PathGrid(links, decayed, companies, investors, walks)
 
     def _pair_events_before(self, companies: np.ndarray, investors: np.ndarray, times: np.ndarray):
         """The ranges of ``sorted_keys`` holding each pair's events before its time."""
@@ -105,12 +130,17 @@ class PathGrid:
     """The counts of a candidate grid at one time (see :meth:`PathCounter.grid`): row r is company
     ``companies[r]``, column k investor ``investors[k]``."""
 
-    def __init__(self, links: sparse.csr_matrix, decayed: sparse.csr_matrix, companies, investors):
+    def __init__(self, links: sparse.csr_matrix, decayed: sparse.csr_matrix, companies, investors,
+                 walks: "WalkProbabilities | None" = None):
         """``links``: the event counts of each (company, investor) before the time; ``decayed``: their
-        summed recency weights."""
+        summed recency weights; ``walks``: the walk probabilities at the same time, or None for the
+        counts alone."""
         self.companies = np.asarray(companies, dtype=np.int64)
-        investors = np.asarray(investors, dtype=np.int64)
+        self.investors = investors = np.asarray(investors, dtype=np.int64)
         self.links, self.decayed = links, decayed
+        self.walks = walks
+        self.walk_ends = walks.ends(investors) if walks is not None else None
+        self.n_features = len(path_features(walks is not None))
         links_t, decayed_t = links.T.tocsr(), decayed.T.tocsr()
         degree = np.asarray(links.sum(axis=0)).ravel() + np.asarray(links.sum(axis=1)).ravel()
         inverse = sparse.diags(1.0 / np.maximum(degree, 1.0))
@@ -122,21 +152,67 @@ class PathGrid:
         self.end_rows, self.decayed_end_rows = links_t[investors], decayed_t[investors]
 
     def block(self, row_start: int, row_stop: int) -> np.ndarray:
-        """(3, rows, investors) float32 counts (:data:`PATH_FEATURES`) of grid rows [row_start, row_stop)."""
+        """(n_features, rows, investors) float32 inputs of grid rows [row_start, row_stop)."""
         rows = self.companies[row_start:row_stop]
         paths = (self.links[rows] @ self.links_t) @ self.ends
         allocation = (self.allocation_links[rows] @ self.allocation_links_t) @ self.ends
         recency = (self.decayed[rows] @ self.decayed_t) @ self.decayed_ends
         counts = [paths.toarray(), ALLOCATION_SCALE * allocation.toarray(), recency.toarray()]
+        if self.walks is not None:
+            counts.extend(self.walks.grid_block(rows, self.investors, self.walk_ends))
         return np.stack(counts).astype(np.float32)
 
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(P, 3) float32 counts of the grid cells (rows[k], cols[k])."""
+        """(P, n_features) float32 inputs of the grid cells (rows[k], cols[k])."""
         companies = self.companies[np.asarray(rows, dtype=np.int64)]
         cols = np.asarray(cols, dtype=np.int64)
         ends, decayed_ends = self.end_rows[cols], self.decayed_end_rows[cols]
         paths = (self.links[companies] @ self.links_t).multiply(ends).sum(axis=1)
         allocation = (self.allocation_links[companies] @ self.allocation_links_t).multiply(ends).sum(axis=1)
         recency = (self.decayed[companies] @ self.decayed_t).multiply(decayed_ends).sum(axis=1)
-        return np.hstack([np.asarray(paths), ALLOCATION_SCALE * np.asarray(allocation),
-                          np.asarray(recency)]).astype(np.float32)
+        inputs = [np.asarray(paths), ALLOCATION_SCALE * np.asarray(allocation), np.asarray(recency)]
+        if self.walks is not None:
+            inputs.append(self.walks.pairs(companies, self.investors[cols]))
+        return np.hstack(inputs).astype(np.float32)
+
+
+class WalkProbabilities:
+    """Random-walk probabilities from a company to an investor in 3 and 5 steps on the graph of distinct
+    links (each step picks one of the node's distinct partners uniformly), times :data:`WALK_SCALE`.
+
+    Unlike the counts, a walk divides by the company's own degree, so that the values of two companies
+    compare (what lets personalised PageRank rank across companies), and the 5-step walk reaches the
+    partners of partners' partners. ``at`` is the time whose strict past the graph holds.
+    """
+
+    def __init__(self, sources: np.ndarray, destinations: np.ndarray, n_rows: int, at: float):
+        self.at = at
+        links = sparse.csr_matrix((np.ones(len(sources)), (sources, destinations)), shape=(n_rows, n_rows))
+        links.sum_duplicates()
+        links.data[:] = 1.0
+        company_degree = np.maximum(np.diff(links.indptr), 1)
+        investor_degree = np.maximum(np.bincount(links.indices, minlength=n_rows), 1)
+        self.to_investors = sparse.diags(1.0 / company_degree) @ links
+        self.to_companies = (sparse.diags(1.0 / investor_degree) @ links.T).tocsr()
+        self.from_investors = self.to_investors.T.tocsr()
+
+    def pairs(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
+        """(P, 2) the 3- and 5-step walk probabilities (scaled) of the pairs (companies[k], investors[k])."""
+        three_steps = self._three_steps(companies)
+        # The last two steps walked backwards from each investor: P(j -> d -> i) for every investor j.
+        two_back = self.from_investors[investors] @ self.to_companies.T
+        walk3 = np.asarray(three_steps[np.arange(len(companies)), investors]).ravel()
+        walk5 = np.asarray(three_steps.multiply(two_back).sum(axis=1)).ravel()
+        return WALK_SCALE * np.stack([walk3, walk5], axis=1)
+
+    def ends(self, investors: np.ndarray) -> sparse.csr_matrix:
+        """The last two steps into ``investors``: (nodes, len(investors)) P(j -> d -> i), for :meth:`grid_block`."""
+        return (self.to_companies @ self.to_investors[:, investors]).tocsr()
+
+    def grid_block(self, companies: np.ndarray, investors: np.ndarray, ends: sparse.csr_matrix):
+        """(walk3, walk5), each (len(companies), len(investors)) dense and scaled."""
+        three_steps = self._three_steps(companies)
+        return (WALK_SCALE * three_steps[:, investors].toarray(), WALK_SCALE * (three_steps @ ends).toarray())
+
+    def _three_steps(self, companies: np.ndarray) -> sparse.csr_matrix:
+        return ((self.to_investors[companies] @ self.to_companies) @ self.to_investors).tocsr()

@@ -31,7 +31,7 @@ from tgnrank.errors import ConfigError
 __all__ = [
     "AGGREGATORS", "DEFAULT_HARD_NEG_TOPK", "DEFAULT_MULTIHOP_TOPK", "EMBEDDING_MODULES", "FLAT_ALIASES",
     "HARD_NEG_SIMILARITIES", "MEMORY_UPDATERS", "MESSAGE_FUNCTIONS", "SECTIONS", "SHARE_TOLERANCE", "TrainConfig",
-    "VERSION_1_SETTINGS", "declarations", "section_fields", "upgrade_flat_config",
+    "VERSION_1_SETTINGS", "LATER_SETTINGS", "declarations", "section_fields", "upgrade_flat_config",
 ]
 
 # Section attribute -> its class, in the order the flags are listed. The loss section is ``objective``
@@ -164,13 +164,22 @@ VERSION_1_SETTINGS = {
 }
 
 
+# The settings a command written for an older checkpoint may not spell: they follow the checkpoint.
+# ``path_walks`` came with format 3 already in use; an entry without it predates it.
+LATER_SETTINGS = (*VERSION_1_SETTINGS, "path_walks")
+
+
 def upgrade_flat_config(entry: dict, version: int) -> dict:
     """A flat configuration stored by format ``version`` (a checkpoint's ``config``, a comparison's
-    fingerprint) as version 2 stores it: version 1 lacks the settings of :data:`VERSION_1_SETTINGS`
-    and ``loss`` (``focal`` exactly when ``use_focal_loss``)."""
-    if version >= 2:
-        return dict(entry)
-    return {**VERSION_1_SETTINGS, "loss": "focal" if entry.get("use_focal_loss") else "bce", **entry}
+    fingerprint) as the current format stores it: version 1 lacks the settings of
+    :data:`VERSION_1_SETTINGS` and ``loss`` (``focal`` exactly when ``use_focal_loss``); an entry without
+    ``path_walks`` trained its path counts alone (without path counts the setting changes nothing, so
+    it takes its default)."""
+    upgraded = dict(entry)
+    if version < 2:
+        upgraded = {**VERSION_1_SETTINGS, "loss": "focal" if entry.get("use_focal_loss") else "bce", **entry}
+    upgraded.setdefault("path_walks", not upgraded.get("path_counts", False))
+    return upgraded
 
 
 def _focal_flag_alone(base: LossConfig, overrides: dict) -> None:

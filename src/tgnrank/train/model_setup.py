@@ -47,7 +47,8 @@ def build_training_model(config: TrainConfig, data: EventData, neighbor_finder, 
         from tgnrank.model.walks import WalkConfig
 
         walks = WalkConfig(model.walk_dim, model.walk_decay_days, seed=config.run.seed)
-        return PairwiseTGN(*inputs, walks=walks, path_counts=model.path_counts, activity_features=activity)
+        return PairwiseTGN(*inputs, walks=walks, path_counts=model.path_counts,
+                           path_walks=model.path_walks, activity_features=activity)
     from tgnrank.model import build_model
 
     return build_model(*inputs, activity_features=activity)
