@@ -250,6 +250,26 @@ def test_reset_backup_restore_and_checkpoint_state_cover_the_walks():
     torch.testing.assert_close(graph.logits(model, BATCHES[0]), graph.logits(fresh, BATCHES[0]))
 
 
+def test_a_backup_reuses_the_tensors_of_a_dropped_one_and_never_those_of_a_live_one():
+    graph = Graph()
+    model = graph.model()
+    graph.logits(model, BATCHES[0])
+    first = model.walks.backup()
+    first_walks = first.tensors["walks"].clone()
+    graph.logits(model, BATCHES[1])
+    second = model.walks.backup()
+    assert second.tensors["walks"].data_ptr() != first.tensors["walks"].data_ptr()
+    torch.testing.assert_close(first.tensors["walks"], first_walks)
+    reused = first.tensors["walks"].data_ptr()
+    del first
+    graph.logits(model, BATCHES[2])
+    third = model.walks.backup()
+    assert third.tensors["walks"].data_ptr() == reused
+    torch.testing.assert_close(third.tensors["walks"], model.walks.walks)
+    torch.testing.assert_close(third.tensors["reference_time"], model.walks.reference_time)
+    assert not torch.equal(second.tensors["walks"], third.tensors["walks"])
+
+
 def test_models_without_walks_keep_their_state_dict_and_predictor():
     graph = Graph()
     plain = graph.model(cls=TGN)

@@ -59,7 +59,7 @@ class PathCounter:
         keys = self._pair_keys(self.sources, self.destinations) * self.time_stride + finder.time_ranks(self.timestamps)
         order = np.argsort(keys, kind="stable")
         self.sorted_keys, self.sorted_times = keys[order], self.timestamps[order]
-        self._walks = None
+        self._walks = self._distinct_links = None
 
     def pairs(self, companies, investors, times) -> np.ndarray:
         """(P, len(features)) float64 inputs of the pairs (companies[k], investors[k]): the counts at
@@ -95,8 +95,9 @@ class PathCounter:
         """The walk probabilities of the graph of the events strictly before ``at`` (the last one is kept:
         a batch asks for its positives, then for its negatives)."""
         if self._walks is None or self._walks.at != at:
-            before = self.timestamps < at
-            self._walks = WalkProbabilities(self.sources[before], self.destinations[before], self.n_rows, at)
+            if self._distinct_links is None:
+                self._distinct_links = DistinctLinks(self.sources, self.destinations, self.timestamps, self.n_rows)
+            self._walks = self._distinct_links.walks_at(at)
         return self._walks
 
     def grid(self, at: float, companies: np.ndarray, investors: np.ndarray) -> "PathGrid":
@@ -176,31 +177,70 @@ class PathGrid:
         return np.hstack(inputs).astype(np.float32)
 
 
+class DistinctLinks:
+    """Every distinct (company, investor) link of a set of events with the time of its first event,
+    held by company and by investor (rows sorted, so that the links before a time, masked, are already
+    in CSR order): :meth:`walks_at` builds the walk matrices of any time in a few vectorised passes."""
+
+    def __init__(self, sources: np.ndarray, destinations: np.ndarray, timestamps: np.ndarray, n_rows: int):
+        self.n_rows = n_rows
+        keys = np.asarray(sources, dtype=np.int64) * n_rows + np.asarray(destinations, dtype=np.int64)
+        order = np.lexsort((timestamps, keys))
+        keys = keys[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        self.companies, self.investors = keys[first] // n_rows, keys[first] % n_rows
+        self.first_times = np.asarray(timestamps, dtype=np.float64)[order][first]
+        self.by_investor = np.argsort(self.investors, kind="stable")
+
+    def walks_at(self, at: float) -> "WalkProbabilities":
+        """The walk probabilities of the links whose first event is strictly before ``at``."""
+        keep = self.first_times < at
+        companies, investors = self.companies[keep], self.investors[keep]
+        company_degree = np.bincount(companies, minlength=self.n_rows)
+        investor_degree = np.bincount(investors, minlength=self.n_rows)
+        by_investor = self.by_investor[keep[self.by_investor]]
+        investor_rows, company_cols = self.investors[by_investor], self.companies[by_investor]
+
+        def csr(rows, cols, data, degree):
+            indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
+            np.cumsum(degree, out=indptr[1:])
+            return sparse.csr_matrix((data, cols, indptr), shape=(self.n_rows, self.n_rows))
+
+        inverse_company, inverse_investor = 1.0 / np.maximum(company_degree, 1), 1.0 / np.maximum(investor_degree, 1)
+        return WalkProbabilities(
+            at,
+            to_investors=csr(companies, investors, inverse_company[companies], company_degree),
+            into_companies=csr(companies, investors, inverse_investor[investors], company_degree),
+            to_companies=csr(investor_rows, company_cols, inverse_investor[investor_rows], investor_degree),
+            into_investors=csr(investor_rows, company_cols, inverse_company[company_cols], investor_degree),
+        )
+
+
 class WalkProbabilities:
     """Random-walk probabilities from a company to an investor in 3 and 5 steps on the graph of distinct
     links (each step picks one of the node's distinct partners uniformly), times :data:`WALK_SCALE`.
 
     Unlike the counts, a walk divides by the company's own degree, so that the values of two companies
     compare (what lets personalised PageRank rank across companies), and the 5-step walk reaches the
-    partners of partners' partners. ``at`` is the time whose strict past the graph holds.
+    partners of partners' partners. ``at`` is the time whose strict past the graph holds. The four
+    transition matrices (built by :meth:`DistinctLinks.walks_at`) are P(c -> j) by company rows and its
+    transpose by investor rows (``into_investors``), P(j -> d) by investor rows and its transpose by
+    company rows (``into_companies``).
     """
 
-    def __init__(self, sources: np.ndarray, destinations: np.ndarray, n_rows: int, at: float):
+    def __init__(self, at: float, to_investors, into_companies, to_companies, into_investors):
         self.at = at
-        links = sparse.csr_matrix((np.ones(len(sources)), (sources, destinations)), shape=(n_rows, n_rows))
-        links.sum_duplicates()
-        links.data[:] = 1.0
-        company_degree = np.maximum(np.diff(links.indptr), 1)
-        investor_degree = np.maximum(np.bincount(links.indices, minlength=n_rows), 1)
-        self.to_investors = sparse.diags(1.0 / company_degree) @ links
-        self.to_companies = (sparse.diags(1.0 / investor_degree) @ links.T).tocsr()
-        self.from_investors = self.to_investors.T.tocsr()
+        self.to_investors, self.into_companies = to_investors, into_companies
+        self.to_companies, self.into_investors = to_companies, into_investors
+        self._last_three_steps: tuple[np.ndarray, sparse.csr_matrix] | None = None
 
     def pairs(self, companies: np.ndarray, investors: np.ndarray) -> np.ndarray:
         """(P, 2) the 3- and 5-step walk probabilities (scaled) of the pairs (companies[k], investors[k])."""
-        three_steps = self._three_steps(companies)
+        distinct, row_of_pair = np.unique(companies, return_inverse=True)
+        three_steps = self._distinct_three_steps(distinct)[row_of_pair]
         # The last two steps walked backwards from each investor: P(j -> d -> i) for every investor j.
-        two_back = self.from_investors[investors] @ self.to_companies.T
+        two_back = self.into_investors[investors] @ self.into_companies
         walk3 = np.asarray(three_steps[np.arange(len(companies)), investors]).ravel()
         walk5 = np.asarray(three_steps.multiply(two_back).sum(axis=1)).ravel()
         return WALK_SCALE * np.stack([walk3, walk5], axis=1)
@@ -213,6 +253,14 @@ class WalkProbabilities:
         """(walk3, walk5), each (len(companies), len(investors)) dense and scaled."""
         three_steps = self._three_steps(companies)
         return (WALK_SCALE * three_steps[:, investors].toarray(), WALK_SCALE * (three_steps @ ends).toarray())
+
+    def _distinct_three_steps(self, distinct: np.ndarray) -> sparse.csr_matrix:
+        """The 3-step rows of sorted distinct companies; a batch asks for the same rows for its positives,
+        then for its negatives, so the last answer is kept."""
+        last = self._last_three_steps
+        if last is None or not np.array_equal(last[0], distinct):
+            last = self._last_three_steps = (distinct, self._three_steps(distinct))
+        return last[1]
 
     def _three_steps(self, companies: np.ndarray) -> sparse.csr_matrix:
         return ((self.to_investors[companies] @ self.to_companies) @ self.to_investors).tocsr()

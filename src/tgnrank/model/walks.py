@@ -36,6 +36,7 @@ float64) when it is read or written; rows that no batch touches cost nothing.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,7 @@ class TemporalWalks(nn.Module):
         self.register_buffer("reference_time", torch.full((n_rows,), -math.inf, dtype=torch.float64), persistent=False)
         lengths = torch.arange(1, MAX_WALK_LENGTH + 1, dtype=torch.float64)
         self.register_buffer("rates", lengths[:, None] / float(config.decay_days), persistent=False)
+        self._spare_backup: dict | None = None
 
     # ----------------------------------------------------------------- reading
 
@@ -145,13 +147,30 @@ class TemporalWalks(nn.Module):
 
     # ----------------------------------------------------------------- state
 
+    @torch.no_grad()
     def reset(self) -> None:
-        """No walks at all (start of an epoch); P is kept."""
-        self.walks = torch.zeros_like(self.walks)
-        self.reference_time = torch.full_like(self.reference_time, -math.inf)
+        """No walks at all (start of an epoch); P is kept. In place, as :meth:`restore`."""
+        self.walks.zero_()
+        self.reference_time.fill_(-math.inf)
 
+    @torch.no_grad()
     def backup(self) -> WalkBackup:
-        return WalkBackup({key: getattr(self, key).clone() for key in STATE_KEYS})
+        """A copy of the state. The tensors of the last backup that was dropped are reused: a fresh
+        tensor of the walks' size costs its page faults, and the per-epoch validation backs up four
+        times."""
+        spare, self._spare_backup = self._spare_backup, None
+        state = {key: getattr(self, key) for key in STATE_KEYS}
+        if spare is None or any(spare[key].shape != value.shape or spare[key].device != value.device
+                                for key, value in state.items()):
+            tensors = {key: value.clone() for key, value in state.items()}
+        else:
+            tensors = {key: spare[key].copy_(value) for key, value in state.items()}
+        backup = WalkBackup(tensors)
+        weakref.finalize(backup, self._keep_spare, tensors)
+        return backup
+
+    def _keep_spare(self, tensors: dict) -> None:
+        self._spare_backup = tensors
 
     @torch.no_grad()
     def restore(self, backup: WalkBackup) -> None:
