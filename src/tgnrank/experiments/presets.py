@@ -54,12 +54,13 @@ GUIDE_CONFIGURATIONS = (
 _SOFTMAX = {**_NO_FOCAL, **_NO_HARD, "loss": "softmax", "n_neg": 5}
 
 # Added by the ranking preset: the loss and negatives of "Real-data ranking I", and the pairwise predictor
-# with the exact path counts (the best trained model on the real export, docs/design.md).
+# with the exact path counts and walk probabilities, four negatives per positive (the best trained model
+# on the real export, docs/design.md).
 RANKING_EXTRA_CONFIGURATIONS = (
     Configuration("softmax", "Softmax", _SOFTMAX),
     Configuration("degree", "Softmax+Degree", {**_SOFTMAX, "neg_sampling": "degree"}),
     Configuration("pairwise", "Pairwise",
-                  {**_NO_FOCAL, **_NO_HARD, "link_predictor": "pairwise", "path_counts": True}),
+                  {**_NO_FOCAL, **_NO_HARD, "link_predictor": "pairwise", "path_counts": True, "n_neg": 4}),
 )
 
 PRESETS = ("guide", "ranking")
